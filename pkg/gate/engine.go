@@ -1,0 +1,64 @@
+package gate
+
+import (
+	"context"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/security-gate/security-gate/pkg/apis/securitygate/v1alpha1"
+)
+
+// Input is everything one verification looks at.
+type Input struct {
+	// Objects are the roots to verify and the objects they may reference by
+	// name: *v1.PipelineRun, *v1.TaskRun, *v1.Pipeline, *v1.Task and
+	// *v1beta1.StepAction. PipelineRuns and TaskRuns are roots; a Pipeline or
+	// Task that no given run references is verified on its own with its
+	// parameter defaults.
+	Objects []runtime.Object
+	// Images are extra artifacts to verify with the images and attestations
+	// rules (--image, the gate task's `images` param).
+	Images []string
+}
+
+// Options configure an Engine.
+type Options struct {
+	// Resolver loads referenced objects. Nil resolves nothing: every
+	// reference is unresolved.
+	Resolver Resolver
+	// Verifier performs registry checks. Nil: bundle, image-signature and
+	// attestation checks cannot run and are reported as unresolved.
+	Verifier ArtifactVerifier
+	// Now is the time used for exception expiry and attestation age.
+	Now func() time.Time
+	// GateTask names the pipeline task that is the gate, when it is not a
+	// custom task of securitygate.dev (the catalog Task, --gate-task).
+	GateTask string
+	// Concurrency bounds parallel registry verifications (default 8).
+	Concurrency int
+}
+
+// Engine verifies runs against one policy. It is safe for concurrent use.
+type Engine struct {
+	opts Options
+}
+
+// New returns an Engine.
+func New(opts Options) *Engine {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 8
+	}
+	return &Engine{opts: opts}
+}
+
+// Verify runs every check of policy (already defaulted and validated) on in.
+// It never returns nil: what could not be decided is reported with
+// VerdictError, never as a pass.
+func (e *Engine) Verify(ctx context.Context, policy *v1alpha1.SecurityGateSpec, in Input) *Report {
+	// SCAFFOLD: replaced by the engine implementation (issue 2).
+	return &Report{Verdict: VerdictError, Errors: []Finding{{Check: CheckPolicy, Message: "engine not implemented", Severity: SeverityError}}}
+}
