@@ -5,5 +5,10 @@
 package tools
 
 import (
+	_ "k8s.io/code-generator/cmd/client-gen"
 	_ "k8s.io/code-generator/cmd/deepcopy-gen"
+	_ "k8s.io/code-generator/cmd/informer-gen"
+	_ "k8s.io/code-generator/cmd/lister-gen"
+	_ "knative.dev/pkg/codegen/cmd/injection-gen"
+	_ "sigs.k8s.io/controller-tools/cmd/controller-gen"
 )

@@ -37,6 +37,11 @@ type Options struct {
 	GateTask string
 	// Concurrency bounds parallel registry verifications (default 8).
 	Concurrency int
+	// RequireGate makes a pipeline without a gate task a gate-order finding
+	// (per spec.gateOrder). The controller sets it: the pipeline it verifies
+	// must contain the gate that runs it. The CLI leaves it unset, so a
+	// pipeline without a gate is simply not checked for gate order.
+	RequireGate bool
 }
 
 // Engine verifies runs against one policy. It is safe for concurrent use.
@@ -59,6 +64,16 @@ func New(opts Options) *Engine {
 // It never returns nil: what could not be decided is reported with
 // VerdictError, never as a pass.
 func (e *Engine) Verify(ctx context.Context, policy *v1alpha1.SecurityGateSpec, in Input) *Report {
-	// SCAFFOLD: replaced by the engine implementation (issue 2).
-	return &Report{Verdict: VerdictError, Errors: []Finding{{Check: CheckPolicy, Message: "engine not implemented", Severity: SeverityError}}}
+	if policy == nil {
+		return &Report{Verdict: VerdictError, Violations: []Finding{}, Warnings: []Finding{},
+			Errors: []Finding{{Check: CheckPolicy, Subject: "policy", Message: "no policy given", Severity: SeverityError}}}
+	}
+	r := newRun(ctx, e, policy)
+	r.planRoots(in.Objects)
+	r.checkExtraImages(in.Images)
+	r.verifyImages()
+	if err := ctx.Err(); err != nil {
+		r.errorf(CheckRegistry, "", "verification", IsTransient(err), "verification interrupted before it completed: %v", err)
+	}
+	return r.report()
 }

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/security-gate/security-gate/pkg/apis/securitygate/v1alpha1"
+	"github.com/security-gate/security-gate/pkg/gate"
+	"github.com/security-gate/security-gate/pkg/output"
+	"github.com/security-gate/security-gate/pkg/version"
+)
+
+func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	o, err := parseVerifyFlags(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, verifyHelp)
+		return exitPass
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "security-gate verify: %v\n\nRun 'security-gate verify --help' for usage.\n", err)
+		return exitUndecided
+	}
+
+	// Ctrl-C and SIGTERM cancel the verification; what was not finished is
+	// reported as undecided (exit 2), never as a pass.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+
+	report := verifyRun(ctx, o, stdin)
+
+	opts := output.Options{Color: useColor(o.color, stdout), ToolVersion: version.String()}
+	if err := output.Write(stdout, o.format, report, opts); err != nil {
+		fmt.Fprintf(stderr, "security-gate verify: writing the %s report: %v\n", o.format, err)
+		return exitUndecided
+	}
+	verdict := output.Verdict(report)
+	if verdict == gate.VerdictError && o.format != output.FormatText {
+		// Machine formats go to stdout; say why there is no verdict where a
+		// person reading the CI log will look.
+		for _, f := range report.Errors {
+			fmt.Fprintf(stderr, "security-gate verify: could not decide: [%s] %s\n", f.Check, oneLine(subjectMessage(f)))
+		}
+	}
+	return exitCode(verdict)
+}
+
+// exitCode maps a verdict to the exit status contract.
+func exitCode(v gate.Verdict) int {
+	switch v {
+	case gate.VerdictPass, gate.VerdictWarn:
+		return exitPass
+	case gate.VerdictFail:
+		return exitViolation
+	default:
+		return exitUndecided
+	}
+}
+
+// verifyRun produces the report for o. Every early failure (policy, input,
+// cluster) becomes a report with VerdictError, so each output format still
+// carries exactly one document saying what could not be decided and where.
+func verifyRun(ctx context.Context, o *verifyOptions, stdin io.Reader) *gate.Report {
+	policy, policyStdin, fails := loadPolicy(o.policy, stdin)
+	if len(fails) > 0 {
+		return undecided(fails...)
+	}
+	spec := &policy.Spec
+	if fe := spec.ValidateNoSecretRefs(); fe != nil {
+		return undecided(fieldFindings(gate.CheckPolicy, o.policy,
+			fmt.Errorf("%s: secretRef needs a cluster:\n%v", policy, fe.ViaField("spec")))...)
+	}
+	if policyStdin {
+		stdin = strings.NewReader("")
+	}
+
+	now := time.Now
+	if !o.now.IsZero() {
+		fixed := o.now
+		now = func() time.Time { return fixed }
+	}
+
+	verifier, err := newVerifier(spec, o, now)
+	if err != nil {
+		return undecided(fieldFindings(gate.CheckPolicy, o.policy, fmt.Errorf("%s cannot be used: %w", policy, err))...)
+	}
+
+	var in gate.Input
+	var resolver gate.Resolver
+	if o.pipelineRun != "" {
+		in, resolver, fails = loadPipelineRun(ctx, o)
+		if len(fails) > 0 {
+			return undecided(fails...)
+		}
+	} else {
+		objs, fails := loadInputs(ctx, o.files, stdin)
+		if len(fails) > 0 {
+			return undecided(fails...)
+		}
+		in = gate.Input{Objects: objs, Images: o.images}
+		resolver = newFileResolver(objs, verifier)
+	}
+
+	engine := gate.New(gate.Options{
+		Resolver:    resolver,
+		Verifier:    verifier,
+		Now:         now,
+		GateTask:    o.gateTask,
+		Concurrency: o.concurrency,
+		// Naming the gate task claims the pipeline has one: a pipeline
+		// without it must not pass the gate-order check silently.
+		RequireGate: o.gateTask != "",
+	})
+	report := engine.Verify(ctx, spec, in)
+	if report == nil {
+		report = undecided(gate.Finding{Check: gate.CheckInput, Message: "the engine returned no report"})
+	}
+	if err := ctx.Err(); err != nil && len(report.Errors) == 0 {
+		// The engine should have said so; fail closed if it did not.
+		report.Errors = append(report.Errors, timeoutFinding(o, err))
+		report.Verdict = gate.VerdictError
+	}
+	return report
+}
+
+// undecided is a report that could not reach a verdict.
+func undecided(fs ...gate.Finding) *gate.Report {
+	for i := range fs {
+		fs[i].Severity = gate.SeverityError
+	}
+	return &gate.Report{Verdict: gate.VerdictError, Violations: []gate.Finding{}, Warnings: []gate.Finding{}, Errors: fs}
+}
+
+func timeoutFinding(o *verifyOptions, err error) gate.Finding {
+	msg := fmt.Sprintf("verification interrupted: %v", err)
+	if errors.Is(err, context.DeadlineExceeded) {
+		msg = fmt.Sprintf("verification did not finish within --timeout %s", o.timeout)
+	}
+	return gate.Finding{Check: gate.CheckRegistry, Subject: "verification", Message: msg, Severity: gate.SeverityError, Transient: true}
+}
+
+// fieldFindings turns a multi-line error (a policy's field errors, one per
+// line after a "Kind/name:" header) into one finding per line, so every
+// output format lists each field problem on its own.
+func fieldFindings(check, subject string, err error) []gate.Finding {
+	lines := strings.Split(strings.TrimSpace(err.Error()), "\n")
+	if len(lines) == 1 {
+		return []gate.Finding{{Check: check, Subject: subject, Message: lines[0], Severity: gate.SeverityError}}
+	}
+	header := strings.TrimSuffix(strings.TrimSpace(lines[0]), ":")
+	var out []gate.Finding
+	for _, l := range lines[1:] {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, gate.Finding{Check: check, Subject: subject, Message: header + ": " + l, Severity: gate.SeverityError})
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, gate.Finding{Check: check, Subject: subject, Message: header, Severity: gate.SeverityError})
+	}
+	return out
+}
+
+// loadPolicy reads and parses --policy. It reports whether it consumed stdin.
+func loadPolicy(path string, stdin io.Reader) (*v1alpha1.Policy, bool, []gate.Finding) {
+	var data []byte
+	var err error
+	fromStdin := path == "-"
+	if fromStdin {
+		data, err = io.ReadAll(stdin)
+	} else {
+		data, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return nil, fromStdin, []gate.Finding{{Check: gate.CheckPolicy, Subject: path, Message: fmt.Sprintf("cannot read the policy: %v", err)}}
+	}
+	p, err := v1alpha1.ParsePolicy(data)
+	if err != nil {
+		return nil, fromStdin, fieldFindings(gate.CheckPolicy, path, err)
+	}
+	return p, fromStdin, nil
+}
+
+// useColor decides whether text output is coloured: --color always/never,
+// or auto: stdout is a terminal, NO_COLOR is unset or empty and TERM is not
+// "dumb".
+func useColor(mode string, stdout io.Writer) bool {
+	switch mode {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
+	if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
+		return false
+	}
+	f, ok := stdout.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func subjectMessage(f gate.Finding) string {
+	if f.Subject == "" {
+		return f.Message
+	}
+	return f.Subject + ": " + f.Message
+}
+
+func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", "; ") }

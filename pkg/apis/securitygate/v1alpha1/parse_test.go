@@ -1,0 +1,213 @@
+package v1alpha1
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func readTestdata(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+const header = "apiVersion: securitygate.dev/v1alpha1\nkind: ClusterSecurityGate\nmetadata: {name: p}\n"
+
+func TestParsePolicyValid(t *testing.T) {
+	full := readTestdata(t, "policy-full.yaml")
+	tests := []struct {
+		name      string
+		in        string
+		kind      string
+		namespace string
+		check     func(t *testing.T, p *Policy)
+	}{{
+		name: "full example",
+		in:   string(full),
+		kind: KindClusterSecurityGate,
+		check: func(t *testing.T, p *Policy) {
+			if len(p.Spec.Authorities) != 2 || p.Spec.Authorities[0].Key == nil || !p.Spec.Authorities[0].IgnoreTlog {
+				t.Errorf("authorities not decoded: %+v", p.Spec.Authorities)
+			}
+			ex := p.Spec.Attestations[0].Vulnerabilities.Exceptions[0]
+			if ex.Expires != "2027-01-31" || ex.Images[0] != "registry.example.com/app*" {
+				t.Errorf("exception not decoded: %+v", ex)
+			}
+		},
+	}, {
+		name: "minimal namespaced policy is defaulted",
+		in:   "apiVersion: securitygate.dev/v1alpha1\nkind: SecurityGate\nmetadata: {name: p, namespace: team}\nspec: {}\n",
+		kind: KindSecurityGate, namespace: "team",
+		check: func(t *testing.T, p *Policy) {
+			want := SecurityGateSpec{
+				Mode: ModeEnforce, GateOrder: GateOrderEnforce,
+				Namespaces:      &NamespacePolicy{Deny: []string{"default"}},
+				SecurityContext: &SecurityContextPolicy{Level: LevelRestricted},
+			}
+			if d := cmp.Diff(want, p.Spec); d != "" {
+				t.Errorf("spec (-want +got):\n%s", d)
+			}
+			if p.String() != "SecurityGate/team/p" {
+				t.Errorf("String() = %q", p.String())
+			}
+		},
+	}, {
+		name: "JSON",
+		in:   `{"apiVersion":"securitygate.dev/v1alpha1","kind":"ClusterSecurityGate","metadata":{"name":"j"},"spec":{"mode":"Warn"}}`,
+		kind: KindClusterSecurityGate,
+		check: func(t *testing.T, p *Policy) {
+			if p.Spec.Mode != ModeWarn || p.String() != "ClusterSecurityGate/j" {
+				t.Errorf("got %s mode %s", p, p.Spec.Mode)
+			}
+		},
+	}, {
+		name: "unquoted date in expires stays a date",
+		in: header + "spec:\n  attestations:\n  - name: v\n    type: vuln\n    vulnerabilities:\n      exceptions:\n" +
+			"      - {id: CVE-1, expires: 2027-01-31, reason: r}\n",
+		kind: KindClusterSecurityGate,
+		check: func(t *testing.T, p *Policy) {
+			if got := p.Spec.Attestations[0].Vulnerabilities.Exceptions[0].Expires; got != "2027-01-31" {
+				t.Errorf("expires = %q", got)
+			}
+		},
+	}, {
+		name: "empty documents and comments around the policy",
+		in:   "# policy\n---\n\n---\n" + header + "spec: {}\n---\n# end\n",
+		kind: KindClusterSecurityGate,
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := ParsePolicy([]byte(tt.in))
+			if err != nil {
+				t.Fatalf("ParsePolicy: %v", err)
+			}
+			if p.Kind != tt.kind || p.ObjectMeta.Namespace != tt.namespace {
+				t.Errorf("kind %q namespace %q, want %q %q", p.Kind, p.ObjectMeta.Namespace, tt.kind, tt.namespace)
+			}
+			if tt.check != nil {
+				tt.check(t, p)
+			}
+		})
+	}
+}
+
+func TestParsePolicyErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want string // the complete error text
+	}{{
+		name: "empty input",
+		in:   "",
+		want: "invalid policy: no document found; want one SecurityGate or ClusterSecurityGate",
+	}, {
+		name: "two policies",
+		in:   header + "spec: {}\n---\n" + header + "spec: {}\n",
+		want: "invalid policy: 2 documents found; want exactly one SecurityGate or ClusterSecurityGate",
+	}, {
+		name: "wrong apiVersion",
+		in:   "apiVersion: securitygate.dev/v1\nkind: SecurityGate\nspec: {}\n",
+		want: `invalid policy: apiVersion "securitygate.dev/v1": want "securitygate.dev/v1alpha1"`,
+	}, {
+		name: "wrong kind",
+		in:   "apiVersion: securitygate.dev/v1alpha1\nkind: Pipeline\nspec: {}\n",
+		want: `invalid policy: kind "Pipeline": want SecurityGate or ClusterSecurityGate`,
+	}, {
+		name: "kind is case-sensitive",
+		in:   "apiVersion: securitygate.dev/v1alpha1\nkind: securitygate\nspec: {}\n",
+		want: `invalid policy: kind "securitygate": want SecurityGate or ClusterSecurityGate`,
+	}, {
+		name: "not an object",
+		in:   "- a\n- b\n",
+		want: "invalid policy: the document is not an object; want one SecurityGate or ClusterSecurityGate",
+	}, {
+		name: "not YAML",
+		in:   "spec: [\n",
+		want: "invalid policy: not valid YAML or JSON: yaml: line 1: did not find expected node content",
+	}, {
+		name: "missing spec",
+		in:   header,
+		want: "invalid policy: ClusterSecurityGate/p: missing field(s): spec",
+	}, {
+		name: "unknown field names its path",
+		in:   header + "spec:\n  images:\n    requireDigests: true\n",
+		want: `invalid policy: ClusterSecurityGate/p: unknown field "spec.images.requireDigests"`,
+	}, {
+		name: "unknown field in a list names its index",
+		in:   header + "spec:\n  authorities:\n  - name: a\n    keyless: {issuer: i, subject: s, issuerRegex: x}\n",
+		want: `invalid policy: ClusterSecurityGate/p: unknown field "spec.authorities[0].keyless.issuerRegex"`,
+	}, {
+		name: "field names are case-sensitive",
+		in:   header + "spec:\n  Mode: Warn\n",
+		want: `invalid policy: ClusterSecurityGate/p: unknown field "spec.Mode"`,
+	}, {
+		name: "duplicate field",
+		in:   `{"apiVersion":"securitygate.dev/v1alpha1","kind":"SecurityGate","metadata":{"name":"d"},"spec":{"mode":"Warn","mode":"Enforce"}}`,
+		want: `invalid policy: not valid YAML or JSON: yaml: unmarshal errors:` + "\n" + `  line 1: key "mode" already set in map`,
+	}, {
+		name: "wrong type",
+		in:   header + "spec:\n  images:\n    requireDigest: yes please\n",
+		want: "invalid policy: cannot decode policy: json: cannot unmarshal string into Go struct field ImagePolicy.spec.images.requireDigest of type bool",
+	}, {
+		name: "validation errors are listed with spec paths",
+		in:   header + "spec:\n  mode: Block\n  images: {authorities: [nobody]}\n",
+		want: "invalid policy: ClusterSecurityGate/p:\ninvalid value: Block: spec.mode\nallowed: Enforce, Warn\n" +
+			"invalid value: nobody: spec.images.authorities[0]\nunknown authority; defined: none (spec.authorities is empty)",
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := ParsePolicy([]byte(tt.in))
+			if err == nil {
+				t.Fatalf("ParsePolicy = %+v, want error %q", p, tt.want)
+			}
+			if !errors.Is(err, ErrInvalidPolicy) {
+				t.Errorf("error does not wrap ErrInvalidPolicy: %v", err)
+			}
+			if got := err.Error(); got != tt.want {
+				t.Errorf("ParsePolicy:\n got: %q\nwant: %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// FuzzParsePolicy checks that no input panics and that whatever parses is
+// valid and stable under defaulting.
+func FuzzParsePolicy(f *testing.F) {
+	f.Add(readTestdata(f, "policy-full.yaml"))
+	f.Add([]byte(header + "spec: {}\n"))
+	f.Add([]byte(header + "spec:\n  authorities:\n  - name: a\n    keyless: {issuerRegExp: '(', subject: s}\n"))
+	f.Add([]byte(header + "spec:\n  attestations:\n  - {name: v, type: vuln, maxAge: 1h, vulnerabilities: {exceptions: [{id: x, expires: 2027-01-01, reason: r}]}}\n"))
+	f.Add([]byte(`{"apiVersion":"securitygate.dev/v1alpha1","kind":"SecurityGate","spec":{"namespaces":{"deny":[]}}}`))
+	f.Add([]byte("---\n---\n"))
+	f.Add([]byte("spec: &a [*a, *a]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := ParsePolicy(data)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidPolicy) {
+				t.Fatalf("error does not wrap ErrInvalidPolicy: %v", err)
+			}
+			return
+		}
+		if p.Kind != KindSecurityGate && p.Kind != KindClusterSecurityGate {
+			t.Fatalf("parsed kind %q", p.Kind)
+		}
+		if fe := p.Spec.Validate(t.Context()); fe != nil {
+			t.Fatalf("parsed policy does not validate: %v", fe)
+		}
+		again := p.Spec.DeepCopy()
+		again.SetDefaults(t.Context())
+		if d := cmp.Diff(&p.Spec, again); d != "" {
+			t.Fatalf("defaults not idempotent: %s", d)
+		}
+		if strings.TrimSpace(p.String()) == "" {
+			t.Fatal("empty name")
+		}
+	})
+}

@@ -1,0 +1,139 @@
+package oci
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// Options configure a Client. The zero value is usable.
+type Options struct {
+	// Keychain supplies registry credentials (default authn.DefaultKeychain:
+	// the docker config, DOCKER_CONFIG). The controller passes Kubernetes
+	// keychains.
+	Keychain authn.Keychain
+	// Transport is the base HTTP transport (default SharedTransport()).
+	Transport http.RoundTripper
+	// Timeout bounds every single request, body included (default 20s).
+	Timeout time.Duration
+	// Retries is how many times a transient failure of an idempotent request
+	// is retried (default 3; negative: none).
+	Retries int
+	// Backoff is the first retry delay, doubled on each retry (default 200ms).
+	Backoff time.Duration
+	// Limits caps response sizes.
+	Limits Limits
+	// UserAgent is sent with every request.
+	UserAgent string
+}
+
+// Client reads from OCI registries. It is safe for concurrent use; share one
+// per keychain for the life of the process.
+type Client struct {
+	opts   Options
+	puller *remote.Puller
+}
+
+// New returns a Client.
+func New(opts Options) (*Client, error) {
+	if opts.Keychain == nil {
+		opts.Keychain = authn.DefaultKeychain
+	}
+	if opts.Transport == nil {
+		opts.Transport = SharedTransport()
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	switch {
+	case opts.Retries == 0:
+		opts.Retries = DefaultRetries
+	case opts.Retries < 0:
+		opts.Retries = 0
+	}
+	if opts.Backoff <= 0 {
+		opts.Backoff = DefaultBackoff
+	}
+	opts.Limits = opts.Limits.withDefaults()
+	guard := &guardTransport{
+		inner: opts.Transport, timeout: opts.Timeout, retries: opts.Retries,
+		backoff: opts.Backoff, limits: opts.Limits,
+	}
+	ropts := []remote.Option{
+		remote.WithTransport(guard),
+		remote.WithAuthFromKeychain(opts.Keychain),
+		// Retries happen in guardTransport (bounded, context-aware); turn
+		// go-containerregistry's own retry layer off so they do not multiply.
+		remote.WithRetryBackoff(remote.Backoff{Steps: 1}),
+		remote.WithRetryPredicate(func(error) bool { return false }),
+		remote.WithRetryStatusCodes(),
+	}
+	if opts.UserAgent != "" {
+		ropts = append(ropts, remote.WithUserAgent(opts.UserAgent))
+	}
+	p, err := remote.NewPuller(ropts...)
+	if err != nil {
+		return nil, fmt.Errorf("creating registry client: %w", err)
+	}
+	return &Client{opts: opts, puller: p}, nil
+}
+
+// Limits returns the size caps in force.
+func (c *Client) Limits() Limits { return c.opts.Limits }
+
+// RemoteOptions are the go-containerregistry options every call must use:
+// the shared Puller (one ping and one token exchange per repository) and
+// the caller's context. Pass them to cosign with ociremote.WithRemoteOptions.
+func (c *Client) RemoteOptions(ctx context.Context) []remote.Option {
+	return []remote.Option{remote.Reuse(c.puller), remote.WithContext(ctx)}
+}
+
+// ResolveDigest returns the digest form of ref. A reference already pinned by
+// digest is returned as is without contacting the registry; a tag is
+// resolved with one HEAD request (a GET when the registry's HEAD answer has
+// no digest).
+func (c *Client) ResolveDigest(ctx context.Context, ref string) (name.Digest, error) {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return name.Digest{}, fmt.Errorf("parsing image reference %q: %w", ref, err)
+	}
+	if d, ok := r.(name.Digest); ok {
+		return d, nil
+	}
+	desc, err := remote.Head(r, c.RemoteOptions(ctx)...)
+	if err != nil || desc.Digest.Hex == "" {
+		gd, gerr := remote.Get(r, c.RemoteOptions(ctx)...)
+		if gerr != nil {
+			return name.Digest{}, fmt.Errorf("resolving %s: %w", ref, gerr)
+		}
+		desc = &gd.Descriptor
+	}
+	return r.Context().Digest(desc.Digest.String()), nil
+}
+
+// Get fetches the manifest (or index) at ref.
+func (c *Client) Get(ctx context.Context, ref name.Reference) (*remote.Descriptor, error) {
+	return remote.Get(ref, c.RemoteOptions(ctx)...)
+}
+
+// Image fetches the image at ref; its layers are read lazily, each under the
+// blob cap.
+func (c *Client) Image(ctx context.Context, ref name.Reference) (v1.Image, error) {
+	return remote.Image(ref, c.RemoteOptions(ctx)...)
+}
+
+// Referrers lists the OCI 1.1 referrers of d, through the referrers API or,
+// when the registry has none, the fallback `sha256-<hex>` index tag.
+func (c *Client) Referrers(ctx context.Context, d name.Digest) (*v1.IndexManifest, error) {
+	idx, err := remote.Referrers(d, c.RemoteOptions(ctx)...)
+	if err != nil {
+		return nil, err
+	}
+	return idx.IndexManifest()
+}

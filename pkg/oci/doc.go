@@ -1,0 +1,21 @@
+// Package oci is security-gate's only way to talk to an OCI registry.
+//
+// Everything that reads from a registry goes through a Client, which keeps
+// the rules that make a hostile or flaky registry harmless:
+//
+//   - one shared HTTP transport per process (connection reuse) and one
+//     go-containerregistry Puller per Client, handed to every call with
+//     remote.Reuse, so each registry is pinged (`/v2/`) and each repository
+//     token is exchanged once, not once per call;
+//   - a timeout on every request, covering the body read, so a stalled
+//     registry turns into an error instead of a hung gate;
+//   - bounded retries with exponential backoff on transient failures (5xx,
+//     408/429, timeouts, connection resets) for idempotent requests, then a
+//     typed *TransientError;
+//   - size caps on every response (manifests 4 MiB, blobs 32 MiB by default),
+//     so a registry cannot make the gate allocate without bound.
+//
+// Classification helpers (IsTransient, IsNotFound, IsTooLarge) let callers
+// keep the three outcomes apart: missing content is a policy violation,
+// a transient failure means "could not decide".
+package oci

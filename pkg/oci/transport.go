@@ -1,0 +1,203 @@
+package oci
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Limits caps the size of registry responses, by kind of resource.
+type Limits struct {
+	// Manifest caps manifests, indexes and referrers lists (default 4 MiB).
+	Manifest int64
+	// Blob caps blobs: signature, attestation, Sigstore bundle and Tekton
+	// bundle layers (default 32 MiB).
+	Blob int64
+	// Other caps everything else: the `/v2/` ping, token responses
+	// (default 1 MiB).
+	Other int64
+}
+
+// Default values of Options.
+const (
+	DefaultManifestLimit = 4 << 20
+	DefaultBlobLimit     = 32 << 20
+	DefaultOtherLimit    = 1 << 20
+	DefaultTimeout       = 20 * time.Second
+	DefaultRetries       = 3
+	DefaultBackoff       = 200 * time.Millisecond
+)
+
+func (l Limits) withDefaults() Limits {
+	if l.Manifest <= 0 {
+		l.Manifest = DefaultManifestLimit
+	}
+	if l.Blob <= 0 {
+		l.Blob = DefaultBlobLimit
+	}
+	if l.Other <= 0 {
+		l.Other = DefaultOtherLimit
+	}
+	return l
+}
+
+var sharedTransport = sync.OnceValue(func() http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	// Verification fans out over a bounded pool against few registries:
+	// keep enough idle connections per host that the pool never redials.
+	t.MaxIdleConnsPerHost = 64
+	t.MaxIdleConns = 256
+	return t
+})
+
+// SharedTransport is the process-wide HTTP transport every Client uses unless
+// told otherwise, so connections are pooled across clients and runs.
+func SharedTransport() http.RoundTripper { return sharedTransport() }
+
+// guardTransport applies the per-request timeout, the size caps and the
+// bounded retries. It sits below go-containerregistry's auth transport, so
+// token requests and the `/v2/` ping are guarded too.
+type guardTransport struct {
+	inner   http.RoundTripper
+	timeout time.Duration
+	retries int
+	backoff time.Duration
+	limits  Limits
+}
+
+func (t *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	attempts := 1
+	// Only idempotent requests without a body are replayed.
+	if (req.Method == http.MethodGet || req.Method == http.MethodHead) && req.Body == nil {
+		attempts += t.retries
+	}
+	ctx := req.Context()
+	var lastErr error
+	lastStatus := 0
+	for i := 0; i < attempts; i++ {
+		if i > 0 {
+			delay := t.backoff << (i - 1)
+			timer := time.NewTimer(delay)
+			select {
+			case <-ctx.Done():
+				timer.Stop()
+				return nil, ctx.Err()
+			case <-timer.C:
+			}
+		}
+		resp, err := t.once(req)
+		switch {
+		case err != nil:
+			if ctx.Err() != nil || !transientNetError(err) {
+				return nil, err
+			}
+			lastErr, lastStatus = err, 0
+		case retryableStatus(resp.StatusCode):
+			lastErr, lastStatus = nil, resp.StatusCode
+			// Drain a little so the connection can be reused, then retry.
+			_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
+			_ = resp.Body.Close()
+		default:
+			return resp, nil
+		}
+	}
+	return nil, &TransientError{Method: req.Method, URL: redact(req), Attempts: attempts, Status: lastStatus, Err: lastErr}
+}
+
+// once sends one request with its own deadline; the deadline also covers
+// reading the body, and is released when the body is closed.
+func (t *guardTransport) once(req *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithTimeout(req.Context(), t.timeout)
+	resp, err := t.inner.RoundTrip(req.Clone(ctx))
+	if err != nil {
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) && req.Context().Err() == nil {
+			return nil, &timeoutError{err: err}
+		}
+		return nil, err
+	}
+	kind, limit := t.limitFor(req)
+	if resp.ContentLength > limit {
+		_ = resp.Body.Close()
+		cancel()
+		return nil, &TooLargeError{URL: redact(req), Kind: kind, Limit: limit}
+	}
+	resp.Body = &guardedBody{
+		rc: resp.Body, ctx: ctx, parent: req.Context(), cancel: cancel, remaining: limit,
+		tooLarge: &TooLargeError{URL: redact(req), Kind: kind, Limit: limit},
+	}
+	return resp, nil
+}
+
+// limitFor picks the cap from the path of the original request (a blob GET
+// redirected to storage keeps the blob cap).
+func (t *guardTransport) limitFor(req *http.Request) (string, int64) {
+	orig := req
+	for orig.Response != nil && orig.Response.Request != nil {
+		orig = orig.Response.Request
+	}
+	p := orig.URL.Path
+	switch {
+	case strings.Contains(p, "/manifests/"), strings.Contains(p, "/referrers/"):
+		return "manifest", t.limits.Manifest
+	case strings.Contains(p, "/blobs/"):
+		return "blob", t.limits.Blob
+	}
+	return "response", t.limits.Other
+}
+
+func redact(req *http.Request) string {
+	u := *req.URL
+	u.RawQuery = ""
+	u.User = nil
+	return u.String()
+}
+
+// guardedBody enforces the size cap while reading and turns the per-request
+// deadline firing mid-body into a timeout error.
+type guardedBody struct {
+	rc        io.ReadCloser
+	ctx       context.Context
+	parent    context.Context
+	cancel    context.CancelFunc
+	remaining int64
+	tooLarge  *TooLargeError
+}
+
+func (b *guardedBody) Read(p []byte) (int, error) {
+	if b.remaining <= 0 {
+		// Allow a clean EOF exactly at the cap; anything more is too large.
+		var one [1]byte
+		n, err := b.rc.Read(one[:])
+		if n > 0 {
+			return 0, b.tooLarge
+		}
+		return 0, b.wrap(err)
+	}
+	if int64(len(p)) > b.remaining {
+		p = p[:b.remaining]
+	}
+	n, err := b.rc.Read(p)
+	b.remaining -= int64(n)
+	return n, b.wrap(err)
+}
+
+func (b *guardedBody) wrap(err error) error {
+	if err == nil || err == io.EOF {
+		return err
+	}
+	if b.ctx.Err() == context.DeadlineExceeded && b.parent.Err() == nil {
+		return &timeoutError{err: err}
+	}
+	return err
+}
+
+func (b *guardedBody) Close() error {
+	err := b.rc.Close()
+	b.cancel()
+	return err
+}

@@ -1,0 +1,211 @@
+package customrun
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/authn/k8schain"
+	pipelineinformer "github.com/tektoncd/pipeline/pkg/client/injection/informers/pipeline/v1/pipeline"
+	pipelineruninformer "github.com/tektoncd/pipeline/pkg/client/injection/informers/pipeline/v1/pipelinerun"
+	taskinformer "github.com/tektoncd/pipeline/pkg/client/injection/informers/pipeline/v1/task"
+	runinformer "github.com/tektoncd/pipeline/pkg/client/injection/informers/pipeline/v1beta1/customrun"
+	stepactioninformer "github.com/tektoncd/pipeline/pkg/client/injection/informers/pipeline/v1beta1/stepaction"
+	customrunreconciler "github.com/tektoncd/pipeline/pkg/client/injection/reconciler/pipeline/v1beta1/customrun"
+	resolutionrequestinformer "github.com/tektoncd/pipeline/pkg/client/resolution/injection/informers/resolution/v1beta1/resolutionrequest"
+	tkncontroller "github.com/tektoncd/pipeline/pkg/controller"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/utils/clock"
+	kubeclient "knative.dev/pkg/client/injection/kube/client"
+	"knative.dev/pkg/configmap"
+	"knative.dev/pkg/controller"
+	"knative.dev/pkg/logging"
+	"knative.dev/pkg/system"
+
+	"github.com/security-gate/security-gate/pkg/apis/securitygate/v1alpha1"
+	"github.com/security-gate/security-gate/pkg/gate"
+	"github.com/security-gate/security-gate/pkg/pipelinerunresolver"
+	"github.com/security-gate/security-gate/pkg/reconciler/config"
+	"github.com/security-gate/security-gate/pkg/verify"
+)
+
+// ControllerName is the agent name on Events and the component name.
+const ControllerName = "security-gate-controller"
+
+// Options are the dependencies NewController does not take from injection.
+// Zero values select the production implementations.
+type Options struct {
+	Clock clock.PassiveClock
+	// Policies reads policies; default: the API server (dynamic client).
+	Policies PolicyGetter
+	// NewEngine builds the engine; default gate.New.
+	NewEngine func(gate.Options) Engine
+	// NewVerifier builds the registry verifier; default pkg/verify with the
+	// shared cache sized by config-security-gate.
+	NewVerifier VerifierFactory
+	// Keychain returns registry credentials; default k8schain.
+	Keychain KeychainFactory
+}
+
+// Filter selects the CustomRuns of both gate kinds (customRef or customSpec).
+func Filter(obj interface{}) bool {
+	return tkncontroller.FilterCustomRunRef(APIVersion, v1alpha1.KindClusterSecurityGate)(obj) ||
+		tkncontroller.FilterCustomRunRef(APIVersion, v1alpha1.KindSecurityGate)(obj)
+}
+
+// NewController returns the constructor sharedmain runs.
+func NewController(opts Options) func(context.Context, configmap.Watcher) *controller.Impl {
+	return func(ctx context.Context, cmw configmap.Watcher) *controller.Impl {
+		logger := logging.FromContext(ctx)
+		kube := kubeclient.Get(ctx)
+		src := &pipelinerunresolver.Listers{
+			PipelineRunLister:       pipelineruninformer.Get(ctx).Lister(),
+			PipelineLister:          pipelineinformer.Get(ctx).Lister(),
+			TaskLister:              taskinformer.Get(ctx).Lister(),
+			StepActionLister:        stepactioninformer.Get(ctx).Lister(),
+			ResolutionRequestLister: resolutionrequestinformer.Get(ctx).Lister(),
+		}
+		caches := &cacheHolder{}
+		r := &Reconciler{
+			Clock:           opts.Clock,
+			Source:          src,
+			Policies:        opts.Policies,
+			NewEngine:       opts.NewEngine,
+			NewVerifier:     opts.NewVerifier,
+			Keychain:        opts.Keychain,
+			SystemNamespace: system.Namespace(),
+			BaseContext:     ctx,
+			jobs:            newJobs(),
+		}
+		if r.Clock == nil {
+			r.Clock = clock.RealClock{}
+		}
+		if r.Policies == nil {
+			r.Policies = NewAPIPolicyGetter(ctx)
+		}
+		if r.NewEngine == nil {
+			r.NewEngine = func(o gate.Options) Engine { return gate.New(o) }
+		}
+		if r.Keychain == nil {
+			r.Keychain = K8sChain(kube, system.Namespace(), controllerServiceAccount())
+		}
+		if r.NewVerifier == nil {
+			r.NewVerifier = DefaultVerifier(kube, caches, r.Clock)
+		}
+		m, err := newMetrics(nil, caches.stats)
+		if err != nil {
+			logger.Errorw("metrics disabled", "error", err)
+		}
+		r.metrics = m
+
+		store := config.NewStore(logger.Named("config-store"))
+		store.WatchConfigs(cmw)
+
+		impl := customrunreconciler.NewImpl(ctx, r, func(*controller.Impl) controller.Options {
+			return controller.Options{
+				AgentName:   ControllerName,
+				ConfigStore: store,
+				// Without it a newly elected leader enqueues every CustomRun
+				// of the cluster, not only the gate's.
+				PromoteFilterFunc: Filter,
+			}
+		})
+		r.Enqueue = impl.EnqueueKey
+		if _, err := runinformer.Get(ctx).Informer().AddEventHandler(cache.FilteringResourceEventHandler{
+			FilterFunc: Filter,
+			Handler:    controller.HandleAll(impl.Enqueue),
+		}); err != nil {
+			logger.Panicf("registering the CustomRun event handler: %v", err)
+		}
+		return impl
+	}
+}
+
+// controllerServiceAccount is the controller's own service account, whose
+// imagePullSecrets are the last registry credentials tried.
+func controllerServiceAccount() string {
+	if sa := os.Getenv("SERVICE_ACCOUNT_NAME"); sa != "" {
+		return sa
+	}
+	return "security-gate-controller"
+}
+
+// K8sChain returns a KeychainFactory: the run's service account and
+// imagePullSecrets in the run's namespace first, then the controller's own
+// service account in its namespace (and the cloud helpers k8schain adds).
+func K8sChain(kube kubernetes.Interface, systemNamespace, controllerSA string) KeychainFactory {
+	return func(ctx context.Context, ns, sa string, pullSecrets []string) (authn.Keychain, error) {
+		run, err := k8schain.New(ctx, kube, k8schain.Options{Namespace: ns, ServiceAccountName: sa, ImagePullSecrets: pullSecrets})
+		if err != nil {
+			return nil, err
+		}
+		own, err := k8schain.New(ctx, kube, k8schain.Options{Namespace: systemNamespace, ServiceAccountName: controllerSA})
+		if err != nil {
+			return nil, fmt.Errorf("controller credentials (serviceaccount %s/%s): %w", systemNamespace, controllerSA, err)
+		}
+		return authn.NewMultiKeychain(run, own), nil
+	}
+}
+
+// DefaultVerifier builds pkg/verify verifiers sharing one cache, whose
+// secretRefs are read only in the namespace the policy kind allows.
+func DefaultVerifier(kube kubernetes.Interface, caches *cacheHolder, clk clock.PassiveClock) VerifierFactory {
+	return func(ctx context.Context, req VerifierRequest) (gate.ArtifactVerifier, error) {
+		secretNS := req.SecretNamespace
+		return verify.New(req.Policy, verify.Options{
+			Keychain: req.Keychain,
+			Timeout:  req.Config.RegistryTimeout,
+			Now:      clk.Now,
+			Cache:    caches.get(req.Config.CacheSize, req.Config.CacheTTL),
+			Context:  ctx,
+			SecretKeys: func(ctx context.Context, ref v1alpha1.SecretKeyRef) ([]byte, error) {
+				if secretNS == "" {
+					return nil, fmt.Errorf("%s: key.secretRef %s is not allowed here", req.PolicyName, ref.Name)
+				}
+				s, err := kube.CoreV1().Secrets(secretNS).Get(ctx, ref.Name, metav1.GetOptions{})
+				if err != nil {
+					return nil, fmt.Errorf("%s: reading secret %s/%s: %w", req.PolicyName, secretNS, ref.Name, err)
+				}
+				v, ok := s.Data[ref.Key]
+				if !ok {
+					return nil, fmt.Errorf("%s: secret %s/%s has no key %q", req.PolicyName, secretNS, ref.Name, ref.Key)
+				}
+				return v, nil
+			},
+		})
+	}
+}
+
+// cacheHolder keeps one verification cache, rebuilt when its size or TTL
+// changes in config-security-gate.
+type cacheHolder struct {
+	mu   sync.Mutex
+	c    *verify.Cache
+	size int
+	ttl  time.Duration
+}
+
+func (h *cacheHolder) get(size int, ttl time.Duration) *verify.Cache {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.c == nil || h.size != size || h.ttl != ttl {
+		h.c, h.size, h.ttl = verify.NewCache(size, ttl), size, ttl
+	}
+	return h.c
+}
+
+func (h *cacheHolder) stats() (int64, int64) {
+	h.mu.Lock()
+	c := h.c
+	h.mu.Unlock()
+	if c == nil {
+		return 0, 0
+	}
+	s := c.Stats()
+	return s.Hits, s.Misses
+}

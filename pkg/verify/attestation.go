@@ -1,0 +1,272 @@
+package verify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sigstore/cosign/v2/pkg/cosign"
+
+	"github.com/security-gate/security-gate/pkg/apis/securitygate/v1alpha1"
+	"github.com/security-gate/security-gate/pkg/gate"
+	"github.com/security-gate/security-gate/pkg/vuln"
+)
+
+// attRule is one spec.attestations entry, compiled.
+type attRule struct {
+	policy v1alpha1.AttestationPolicy
+	types  map[string]bool
+	auths  []*authority
+	maxAge time.Duration
+	vuln   bool
+	fp     string
+}
+
+// verifiedAtt is a verified, parsed attestation; what the cache keeps.
+type verifiedAtt struct {
+	PredicateType string
+	Authority     string
+	Layout        string
+	// Finished is the scan (or build) finish time; zero when the predicate
+	// does not say.
+	Finished time.Time
+	// Scan is set for vulnerability predicates.
+	Scan *vuln.Scan
+}
+
+func (r *attRule) typeList() string {
+	ts := make([]string, 0, len(r.types))
+	for t := range r.types {
+		ts = append(ts, t)
+	}
+	sort.Strings(ts)
+	return strings.Join(ts, ", ")
+}
+
+// verifyAttestation finds the attestations of r's predicate types on m in
+// both layouts, verifies them against r's authorities, checks their subject
+// and parses their predicate. It returns the one that finished last.
+func (v *Verifier) verifyAttestation(ctx context.Context, m *material, r *attRule) (outcome, error) {
+	var why reasons
+	var fetchErr error
+	var best *verifiedAtt
+	matched := 0
+	consider := func(st *statement, layout, authority string) {
+		va, err := parsePredicate(st, r.vuln)
+		if err != nil {
+			why.add("attestation of type %s signed by %s is unparseable: %v", st.PredicateType, authority, err)
+			return
+		}
+		va.Authority, va.Layout = authority, layout
+		if best == nil || va.Finished.After(best.Finished) {
+			best = va
+		}
+	}
+
+	atts, err := m.classicAttestations(ctx)
+	if undecided(err) {
+		fetchErr = err
+	} else if err != nil {
+		why.add("%v", err)
+	}
+	var classicOpts [][]*cosign.CheckOpts
+	for i, att := range atts {
+		st, err := statementOf(att)
+		if err != nil {
+			why.add("layer %d of the .att tag: %v", i+1, err)
+			continue
+		}
+		if !r.types[st.PredicateType] {
+			continue
+		}
+		matched++
+		if !st.hasSubject(m.hash) {
+			why.add("an attestation of type %s is about %s, not %s", st.PredicateType, st.subjectDigests(), m.digest.DigestStr())
+			continue
+		}
+		if classicOpts == nil {
+			for _, a := range r.auths {
+				opts, err := a.checkOpts(ctx, v.sigstoreRoot, false, func(co *cosign.CheckOpts) {
+					co.ClaimVerifier = cosign.IntotoSubjectClaimVerifier
+				})
+				if err != nil {
+					return outcome{}, err
+				}
+				classicOpts = append(classicOpts, opts)
+			}
+		}
+	auth:
+		for ai, a := range r.auths {
+			for _, co := range classicOpts[ai] {
+				if _, _, err := cosign.VerifyImageAttestation(ctx, oneSig(att), m.hash, co); err != nil {
+					why.add("authority %s: %v", a.name, err)
+					continue
+				}
+				consider(st, "classic", a.name)
+				break auth
+			}
+		}
+	}
+
+	if best == nil {
+		bundles, notes, err := m.sigstoreBundles(ctx)
+		if undecided(err) {
+			fetchErr = err
+		} else if err != nil {
+			why.add("%v", err)
+		}
+		for _, n := range notes {
+			why.add("%s", n)
+		}
+		policy, perr := digestPolicy(m)
+		if perr != nil {
+			return outcome{}, perr
+		}
+		for _, b := range bundles {
+			if b.statement == nil || !r.types[b.statement.PredicateType] {
+				continue
+			}
+			matched++
+			if !b.statement.hasSubject(m.hash) {
+				why.add("bundle %s attests %s, not %s", short(b.ref), b.statement.subjectDigests(), m.digest.DigestStr())
+				continue
+			}
+		bauth:
+			for _, a := range r.auths {
+				opts, err := a.checkOpts(ctx, v.sigstoreRoot, true, nil)
+				if err != nil {
+					return outcome{}, err
+				}
+				for _, co := range opts {
+					if _, err := cosign.VerifyNewBundle(ctx, co, policy, b.bundle); err != nil {
+						why.add("authority %s: bundle %s: %v", a.name, short(b.ref), err)
+						continue
+					}
+					consider(b.statement, "bundle", a.name)
+					break bauth
+				}
+			}
+		}
+	}
+
+	if best != nil {
+		return outcome{value: best}, nil
+	}
+	if fetchErr != nil {
+		return outcome{}, fetchErr
+	}
+	if matched == 0 {
+		msg := fmt.Sprintf("attestation %q: image %s has no attestation of type %s (predicateType %s)",
+			r.policy.Name, m.digest.DigestStr(), r.policy.Type, r.typeList())
+		if s := why.String(); s != "" {
+			msg += ": " + s
+		}
+		return outcome{findings: []string{msg}}, nil
+	}
+	return outcome{findings: []string{fmt.Sprintf("attestation %q: no attestation of type %s on %s verified against authority %s: %s",
+		r.policy.Name, r.policy.Type, m.digest.DigestStr(), names(r.auths), why.String())}}, nil
+}
+
+// parsePredicate reads the predicate of a verified statement. A vulnerability
+// predicate goes to pkg/vuln; provenance must have its required fields;
+// anything else must at least be a JSON object.
+func parsePredicate(st *statement, wantVuln bool) (*verifiedAtt, error) {
+	va := &verifiedAtt{PredicateType: st.PredicateType}
+	if wantVuln || vuln.IsVulnPredicateType(st.PredicateType) {
+		s, err := vuln.Parse(st.PredicateType, st.Predicate)
+		if err != nil {
+			return nil, err
+		}
+		va.Scan, va.Finished = s, s.FinishedOn
+		return va, nil
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(st.Predicate, &obj); err != nil || obj == nil {
+		return nil, errors.New("predicate is not a JSON object")
+	}
+	switch strings.TrimPrefix(st.PredicateType, "https://") {
+	case "slsa.dev/provenance/v0.2":
+		var p struct {
+			Builder *struct {
+				ID string `json:"id"`
+			} `json:"builder"`
+			Metadata struct {
+				BuildFinishedOn *time.Time `json:"buildFinishedOn"`
+			} `json:"metadata"`
+		}
+		if err := json.Unmarshal(st.Predicate, &p); err != nil {
+			return nil, fmt.Errorf("SLSA v0.2 provenance: %v", err)
+		}
+		if p.Builder == nil || p.Builder.ID == "" {
+			return nil, errors.New("SLSA v0.2 provenance: builder.id missing")
+		}
+		if p.Metadata.BuildFinishedOn != nil {
+			va.Finished = *p.Metadata.BuildFinishedOn
+		}
+	case "slsa.dev/provenance/v1":
+		var p struct {
+			BuildDefinition *struct {
+				BuildType string `json:"buildType"`
+			} `json:"buildDefinition"`
+			RunDetails *struct {
+				Builder *struct {
+					ID string `json:"id"`
+				} `json:"builder"`
+				Metadata struct {
+					FinishedOn *time.Time `json:"finishedOn"`
+				} `json:"metadata"`
+			} `json:"runDetails"`
+		}
+		if err := json.Unmarshal(st.Predicate, &p); err != nil {
+			return nil, fmt.Errorf("SLSA v1 provenance: %v", err)
+		}
+		if p.BuildDefinition == nil || p.BuildDefinition.BuildType == "" {
+			return nil, errors.New("SLSA v1 provenance: buildDefinition.buildType missing")
+		}
+		if p.RunDetails == nil || p.RunDetails.Builder == nil || p.RunDetails.Builder.ID == "" {
+			return nil, errors.New("SLSA v1 provenance: runDetails.builder.id missing")
+		}
+		if p.RunDetails.Metadata.FinishedOn != nil {
+			va.Finished = *p.RunDetails.Metadata.FinishedOn
+		}
+	}
+	return va, nil
+}
+
+// judge applies what depends on the run (now) and the image repository to a
+// verified attestation: maxAge and the vulnerability policy. It runs on every
+// call, also for cached attestations.
+func (v *Verifier) judge(r *attRule, va *verifiedAtt, subject, digest, repo string, now time.Time) []gate.Finding {
+	var out []gate.Finding
+	add := func(check string, sev gate.Severity, msg string) {
+		out = append(out, gate.Finding{Check: check, Subject: subject, Message: msg, Severity: sev})
+	}
+	if r.maxAge > 0 {
+		switch {
+		case va.Finished.IsZero():
+			add(gate.CheckAttestation, gate.SeverityViolation, fmt.Sprintf(
+				"attestation %q (%s) on %s does not say when it finished, so it cannot be shown to be within maxAge %s",
+				r.policy.Name, va.PredicateType, digest, r.policy.MaxAge))
+		case now.Sub(va.Finished) > r.maxAge:
+			add(gate.CheckAttestation, gate.SeverityViolation, fmt.Sprintf(
+				"attestation %q (%s) on %s finished %s, %s ago, older than maxAge %s",
+				r.policy.Name, va.PredicateType, digest, va.Finished.UTC().Format(time.RFC3339),
+				now.Sub(va.Finished).Round(time.Minute), r.policy.MaxAge))
+		}
+	}
+	if va.Scan != nil && r.policy.Vulnerabilities != nil {
+		res := vuln.Evaluate(va.Scan, r.policy.Vulnerabilities, repo, now)
+		if res.Denied {
+			add(gate.CheckVulnerabilities, gate.SeverityViolation, fmt.Sprintf(
+				"attestation %q on %s: %s", r.policy.Name, digest, res.Message))
+		}
+		for _, w := range res.Warnings {
+			add(gate.CheckVulnerabilities, gate.SeverityWarning, fmt.Sprintf("attestation %q: %s", r.policy.Name, w))
+		}
+	}
+	return out
+}

@@ -1,0 +1,216 @@
+package vuln
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// cosignPredicate is cosign's vuln predicate: the scanner's own report sits,
+// unchanged, in scanner.result.
+type cosignPredicate struct {
+	Scanner *struct {
+		URI     string          `json:"uri"`
+		Version string          `json:"version"`
+		Result  json.RawMessage `json:"result"`
+	} `json:"scanner"`
+	Metadata struct {
+		ScanFinishedOn string `json:"scanFinishedOn"`
+	} `json:"metadata"`
+}
+
+func parseCosign(data []byte) (*Scan, error) {
+	var p cosignPredicate
+	if err := decodeObject(data, &p); err != nil {
+		return nil, err
+	}
+	if p.Scanner == nil {
+		return nil, errors.New("scanner: missing, expected an object with uri, version and result")
+	}
+	finished, err := parseTime("metadata.scanFinishedOn", p.Metadata.ScanFinishedOn)
+	if err != nil {
+		return nil, err
+	}
+	result := bytes.TrimSpace(p.Scanner.Result)
+	var s *Scan
+	switch {
+	case len(result) > 0 && result[0] == '[':
+		// Some producers put an in-toto style result list here.
+		var f []Finding
+		if f, err = parseInTotoResults(result, "scanner.result"); err == nil {
+			s = &Scan{Format: "in-toto", Findings: f}
+		}
+	case len(result) > 0 && result[0] == '{':
+		s, err = parseReport(result, p.Scanner.URI)
+	default:
+		err = errors.New("scanner.result: missing, expected a Trivy or Grype JSON report")
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.Scanner.URI = p.Scanner.URI
+	if s.Scanner.Version == "" {
+		s.Scanner.Version = p.Scanner.Version
+	}
+	if s.Scanner.Name == "" {
+		s.Scanner.Name = scannerName(p.Scanner.URI, s.Format)
+	}
+	// The wrapper's finish time wins; the report's own time is a fallback.
+	if !finished.IsZero() {
+		s.FinishedOn = finished
+	}
+	return s, nil
+}
+
+// parseReport tells a Trivy report from a Grype document by their top-level
+// keys and parses it.
+func parseReport(data []byte, uri string) (*Scan, error) {
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(data, &keys); err != nil {
+		return nil, fmt.Errorf("scanner.result: %v", err)
+	}
+	_, results := keys["Results"]
+	_, schema := keys["SchemaVersion"]
+	_, matches := keys["matches"]
+	switch {
+	case (results || schema) && matches:
+		return nil, errors.New("scanner.result: has both Trivy (Results) and Grype (matches) keys")
+	case results || schema:
+		return parseTrivy(data, "scanner.result.")
+	case matches:
+		return parseGrypeDoc(data, "scanner.result.")
+	}
+	return nil, fmt.Errorf("scanner.result: neither a Trivy report (Results) nor a Grype document (matches); scanner.uri %q", uri)
+}
+
+type trivyReport struct {
+	SchemaVersion int    `json:"SchemaVersion"`
+	ArtifactName  string `json:"ArtifactName"`
+	CreatedAt     string `json:"CreatedAt"`
+	Results       []struct {
+		Target          string `json:"Target"`
+		Vulnerabilities []struct {
+			VulnerabilityID string `json:"VulnerabilityID"`
+			PkgName         string `json:"PkgName"`
+			FixedVersion    string `json:"FixedVersion"`
+			Status          string `json:"Status"`
+			Severity        string `json:"Severity"`
+		} `json:"Vulnerabilities"`
+	} `json:"Results"`
+}
+
+func parseTrivy(data []byte, at string) (*Scan, error) {
+	var r trivyReport
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("%sTrivy report: %v", at, err)
+	}
+	s := &Scan{Format: "trivy", Scanner: Scanner{Name: "trivy"}}
+	t, err := parseTime(at+"CreatedAt", r.CreatedAt)
+	if err != nil {
+		return nil, err
+	}
+	s.FinishedOn = t
+	for i, res := range r.Results {
+		for j, v := range res.Vulnerabilities {
+			if strings.TrimSpace(v.VulnerabilityID) == "" {
+				return nil, fmt.Errorf("%sResults[%d].Vulnerabilities[%d].VulnerabilityID: empty", at, i, j)
+			}
+			sev, _ := NormalizeSeverity(v.Severity)
+			s.Findings = append(s.Findings, Finding{
+				ID:           v.VulnerabilityID,
+				Severity:     sev,
+				Package:      v.PkgName,
+				FixedVersion: v.FixedVersion,
+				// Trivy's own --ignore-unfixed keys on FixedVersion; newer
+				// versions also say Status "fixed".
+				Fixed: v.FixedVersion != "" || strings.EqualFold(v.Status, "fixed"),
+			})
+		}
+	}
+	return s, nil
+}
+
+type grypeDoc struct {
+	Matches []struct {
+		Vulnerability struct {
+			ID       string `json:"id"`
+			Severity string `json:"severity"`
+			Fix      struct {
+				Versions []string `json:"versions"`
+				State    string   `json:"state"`
+			} `json:"fix"`
+		} `json:"vulnerability"`
+		RelatedVulnerabilities []struct {
+			ID string `json:"id"`
+		} `json:"relatedVulnerabilities"`
+		Artifact struct {
+			Name string `json:"name"`
+		} `json:"artifact"`
+	} `json:"matches"`
+	Descriptor struct {
+		Name      string `json:"name"`
+		Version   string `json:"version"`
+		Timestamp string `json:"timestamp"`
+	} `json:"descriptor"`
+}
+
+func parseGrypeDoc(data []byte, at string) (*Scan, error) {
+	var keys map[string]json.RawMessage
+	if err := decodeObject(data, &keys); err != nil {
+		return nil, err
+	}
+	if _, ok := keys["matches"]; !ok {
+		return nil, fmt.Errorf("%smatches: missing, expected a Grype JSON document", at)
+	}
+	var d grypeDoc
+	if err := json.Unmarshal(data, &d); err != nil {
+		return nil, fmt.Errorf("%sGrype document: %v", at, err)
+	}
+	// Grype writes descriptor.timestamp when the document is produced,
+	// right after matching: the closest thing to a finish time it has.
+	t, err := parseTime(at+"descriptor.timestamp", d.Descriptor.Timestamp)
+	if err != nil {
+		return nil, err
+	}
+	name := strings.ToLower(d.Descriptor.Name)
+	if name == "" {
+		name = "grype"
+	}
+	s := &Scan{Format: "grype", Scanner: Scanner{Name: name, Version: d.Descriptor.Version}, FinishedOn: t}
+	for i, m := range d.Matches {
+		v := m.Vulnerability
+		if strings.TrimSpace(v.ID) == "" {
+			return nil, fmt.Errorf("%smatches[%d].vulnerability.id: empty", at, i)
+		}
+		sev, _ := NormalizeSeverity(v.Severity)
+		f := Finding{
+			ID:           v.ID,
+			Severity:     sev,
+			Package:      m.Artifact.Name,
+			FixedVersion: strings.Join(v.Fix.Versions, ", "),
+			Fixed:        strings.EqualFold(v.Fix.State, "fixed") || len(v.Fix.Versions) > 0,
+		}
+		for _, r := range m.RelatedVulnerabilities {
+			if r.ID != "" && !strings.EqualFold(r.ID, v.ID) {
+				f.Aliases = append(f.Aliases, r.ID)
+			}
+		}
+		s.Findings = append(s.Findings, f)
+	}
+	return s, nil
+}
+
+// decodeObject unmarshals data, which must be a JSON object: encoding/json
+// accepts null for a struct and would turn it into an empty report.
+func decodeObject(data []byte, v any) error {
+	d := bytes.TrimSpace(data)
+	if len(d) == 0 || d[0] != '{' {
+		return errors.New("predicate: not a JSON object")
+	}
+	if err := json.Unmarshal(d, v); err != nil {
+		return fmt.Errorf("predicate: %v", err)
+	}
+	return nil
+}

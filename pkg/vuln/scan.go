@@ -1,0 +1,246 @@
+package vuln
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Predicate types Parse understands.
+const (
+	PredicateCosignVuln  = "https://cosign.sigstore.dev/attestation/vuln/v1"
+	PredicateGrype       = "https://grype.anchore.io/scan"
+	PredicateInTotoVulns = "https://in-toto.io/attestation/vulns"
+	// PredicateInTotoVulnsV01 and V02 are the versioned forms the spec's
+	// examples use.
+	PredicateInTotoVulnsV01 = PredicateInTotoVulns + "/v0.1"
+	PredicateInTotoVulnsV02 = PredicateInTotoVulns + "/v0.2"
+)
+
+// PredicateTypes lists every predicate type the short name "vuln" stands for,
+// in the form attestations carry them.
+var PredicateTypes = []string{
+	PredicateCosignVuln,
+	strings.TrimPrefix(PredicateCosignVuln, "https://"),
+	PredicateGrype,
+	PredicateInTotoVulns,
+	PredicateInTotoVulnsV01,
+	PredicateInTotoVulnsV02,
+}
+
+// IsVulnPredicateType reports whether Parse understands predicateType.
+func IsVulnPredicateType(predicateType string) bool {
+	return kindOf(predicateType) != kindNone
+}
+
+// ErrUnrecognized is wrapped by every Parse error: the predicate is not a
+// vulnerability report in a shape this package reads. Callers report it as an
+// unparseable attestation, never as zero findings.
+var ErrUnrecognized = errors.New("unrecognized vulnerability report")
+
+// Severity is a normalised severity.
+type Severity string
+
+const (
+	SeverityCritical   Severity = "CRITICAL"
+	SeverityHigh       Severity = "HIGH"
+	SeverityMedium     Severity = "MEDIUM"
+	SeverityLow        Severity = "LOW"
+	SeverityNegligible Severity = "NEGLIGIBLE"
+	SeverityUnknown    Severity = "UNKNOWN"
+)
+
+// rank orders severities; unknown words rank with UNKNOWN.
+func (s Severity) rank() int {
+	switch s {
+	case SeverityCritical:
+		return 5
+	case SeverityHigh:
+		return 4
+	case SeverityMedium:
+		return 3
+	case SeverityLow:
+		return 2
+	case SeverityNegligible:
+		return 1
+	}
+	return 0
+}
+
+// NormalizeSeverity maps a scanner's or a policy's severity word to a
+// Severity; ok is false when the word is not a known severity (the result is
+// then UNKNOWN).
+func NormalizeSeverity(word string) (s Severity, ok bool) {
+	switch strings.ToUpper(strings.TrimSpace(word)) {
+	case "CRITICAL":
+		return SeverityCritical, true
+	case "HIGH", "IMPORTANT":
+		return SeverityHigh, true
+	case "MEDIUM", "MODERATE":
+		return SeverityMedium, true
+	case "LOW":
+		return SeverityLow, true
+	case "NEGLIGIBLE", "NONE", "INFO", "INFORMATIONAL":
+		return SeverityNegligible, true
+	case "UNKNOWN":
+		return SeverityUnknown, true
+	}
+	return SeverityUnknown, false
+}
+
+// cvssSeverity maps a CVSS v3 base score to its qualitative band.
+func cvssSeverity(score float64) Severity {
+	switch {
+	case score >= 9.0:
+		return SeverityCritical
+	case score >= 7.0:
+		return SeverityHigh
+	case score >= 4.0:
+		return SeverityMedium
+	case score > 0:
+		return SeverityLow
+	}
+	return SeverityNegligible
+}
+
+// scoreSeverity reads one in-toto severity score: a number in [0,10] or a
+// severity word. ok is false for anything else (vectors, garbage).
+func scoreSeverity(score string) (Severity, bool) {
+	score = strings.TrimSpace(score)
+	if f, err := strconv.ParseFloat(score, 64); err == nil {
+		if f >= 0 && f <= 10 {
+			return cvssSeverity(f), true
+		}
+		return SeverityUnknown, false
+	}
+	s, ok := NormalizeSeverity(score)
+	if s == SeverityUnknown {
+		// "unknown" says nothing; let other entries decide.
+		return s, false
+	}
+	return s, ok
+}
+
+// Scanner identifies the tool that produced a scan.
+type Scanner struct {
+	// Name is the tool's name (e.g. trivy, grype), derived from its URI when
+	// the document gives no name.
+	Name    string
+	Version string
+	// URI is the scanner.uri of cosign and in-toto predicates.
+	URI string
+}
+
+// Finding is one reported vulnerability in one package.
+type Finding struct {
+	ID       string
+	Severity Severity
+	// Package is the affected package name, when the document says.
+	Package string
+	// FixedVersion lists the fixed version(s), comma-separated; may be empty
+	// even when Fixed is true (a "fixed" status without a version).
+	FixedVersion string
+	// Fixed is true when the scanner reports a fix.
+	Fixed bool
+	// FixUnknown is true when the document has no fix information at all.
+	FixUnknown bool
+	// Aliases are related ids (Grype's relatedVulnerabilities).
+	Aliases []string
+}
+
+// Scan is a parsed vulnerability report.
+type Scan struct {
+	// PredicateType is the type Parse was given.
+	PredicateType string
+	// Format is "trivy", "grype" or "in-toto": the shape the findings came in.
+	Format  string
+	Scanner Scanner
+	// FinishedOn is when the scan finished; zero when the document does not
+	// say (cosign writes 0001-01-01T00:00:00Z). A caller enforcing maxAge must
+	// treat zero as too old.
+	FinishedOn time.Time
+	Findings   []Finding
+}
+
+type predicateKind int
+
+const (
+	kindNone predicateKind = iota
+	kindCosign
+	kindGrype
+	kindInToto
+)
+
+func kindOf(predicateType string) predicateKind {
+	t := strings.TrimSuffix(strings.TrimPrefix(predicateType, "https://"), "/")
+	switch t {
+	case "cosign.sigstore.dev/attestation/vuln/v1":
+		return kindCosign
+	case "grype.anchore.io/scan":
+		return kindGrype
+	case "in-toto.io/attestation/vulns", "in-toto.io/attestation/vulns/v0.1", "in-toto.io/attestation/vulns/v0.2":
+		return kindInToto
+	}
+	return kindNone
+}
+
+// Parse reads the predicate of an attestation of type predicateType. Every
+// error wraps ErrUnrecognized and names what was wrong. Parse never panics on
+// hostile input; the caller bounds its size.
+func Parse(predicateType string, predicate []byte) (*Scan, error) {
+	var (
+		s   *Scan
+		err error
+	)
+	switch kindOf(predicateType) {
+	case kindCosign:
+		s, err = parseCosign(predicate)
+	case kindGrype:
+		s, err = parseGrypeDoc(predicate, "")
+	case kindInToto:
+		s, err = parseInToto(predicate)
+	default:
+		return nil, fmt.Errorf("%w: predicate type %q is not a vulnerability scan (expected one of %s)",
+			ErrUnrecognized, predicateType, strings.Join(PredicateTypes, ", "))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: predicate type %s: %v", ErrUnrecognized, predicateType, err)
+	}
+	s.PredicateType = predicateType
+	return s, nil
+}
+
+// parseTime reads an optional RFC 3339 timestamp; "" and the zero time give
+// the zero time.
+func parseTime(field, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s: %q is not an RFC 3339 time", field, v)
+	}
+	if t.IsZero() {
+		return time.Time{}, nil
+	}
+	return t.UTC(), nil
+}
+
+// scannerName derives a tool name from a package URL such as
+// pkg:github/aquasecurity/trivy@v0.50.0, falling back to fallback.
+func scannerName(uri, fallback string) string {
+	u := uri
+	if i := strings.IndexAny(u, "@?#"); i >= 0 {
+		u = u[:i]
+	}
+	if i := strings.LastIndex(u, "/"); i >= 0 {
+		u = u[i+1:]
+	}
+	u = strings.TrimPrefix(u, "pkg:")
+	if u == "" {
+		return fallback
+	}
+	return strings.ToLower(u)
+}

@@ -1,0 +1,69 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/security-gate/security-gate/test/e2e/framework"
+)
+
+// env is the control plane shared by every test of the suite.
+var env *framework.Env
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) (code int) {
+	ctx := context.Background()
+	t0 := time.Now()
+	var err error
+	env, err = framework.Start(ctx, framework.Options{Logf: log.Printf})
+	if err != nil {
+		log.Printf("e2e: start control plane: %v", err)
+		return 1
+	}
+	// Stop everything whatever happens next: failure, panic in TestMain,
+	// or an interrupt.
+	defer func() {
+		log.Printf("e2e: peak memory (VmHWM):\n%s", env.MemoryReport())
+		env.Stop()
+		log.Printf("e2e: whole suite %v", time.Since(t0).Round(time.Millisecond))
+	}()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sig
+		log.Printf("e2e: %v: stopping the control plane", s)
+		env.Stop()
+		os.Exit(130)
+	}()
+
+	if err := setup(ctx); err != nil {
+		log.Printf("e2e: %v", err)
+		return 1
+	}
+	log.Printf("e2e: control plane ready in %v (work dir %s)", time.Since(t0).Round(time.Millisecond), env.Dir)
+	return m.Run()
+}
+
+func setup(ctx context.Context) error {
+	if err := env.InstallTekton(ctx); err != nil {
+		return fmt.Errorf("install tekton: %w", err)
+	}
+	if err := env.StartTekton(ctx); err != nil {
+		return fmt.Errorf("start tekton: %w", err)
+	}
+	if err := env.StartRegistry(); err != nil {
+		return fmt.Errorf("start registry: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,242 @@
+//go:build integration
+
+package interop
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+
+	"github.com/security-gate/security-gate/pkg/apis/securitygate/v1alpha1"
+	"github.com/security-gate/security-gate/pkg/gate"
+	"github.com/security-gate/security-gate/pkg/verify"
+)
+
+// vulnPredicate is a cosign vuln predicate wrapping a Trivy report, as
+// `trivy image --format cosign-vuln` writes it, finished now.
+func vulnPredicate(now time.Time) []byte {
+	return []byte(fmt.Sprintf(`{
+  "invocation": {"parameters": null, "uri": "", "event_id": "", "builder.id": ""},
+  "scanner": {
+    "uri": "pkg:github/aquasecurity/trivy@v0.58.1",
+    "version": "0.58.1",
+    "db": {"uri": "", "version": ""},
+    "result": {
+      "SchemaVersion": 2,
+      "ArtifactName": "app",
+      "ArtifactType": "container_image",
+      "Results": [{
+        "Target": "usr/local/bin/app", "Class": "lang-pkgs", "Type": "gobinary",
+        "Vulnerabilities": [
+          {"VulnerabilityID": "CVE-2024-45337", "PkgName": "golang.org/x/crypto", "InstalledVersion": "v0.26.0", "FixedVersion": "0.31.0", "Status": "fixed", "Severity": "CRITICAL"},
+          {"VulnerabilityID": "CVE-2024-24790", "PkgName": "stdlib", "InstalledVersion": "v1.21.3", "Status": "affected", "Severity": "HIGH"}
+        ]
+      }]
+    }
+  },
+  "metadata": {"scanStartedOn": %[1]q, "scanFinishedOn": %[1]q}
+}`, now.UTC().Format(time.RFC3339)))
+}
+
+// policy trusts one authority for images and a vuln attestation. strict
+// denies HIGH too and drops the exception, so a real predicate must show up
+// as a vulnerabilities violation.
+func policy(a v1alpha1.Authority, strict bool) *v1alpha1.SecurityGateSpec {
+	vp := &v1alpha1.VulnerabilityPolicy{
+		Deny: []string{"CRITICAL"},
+		Exceptions: []v1alpha1.VulnerabilityException{{
+			ID: "CVE-2024-45337", Expires: time.Now().Add(48 * time.Hour).UTC().Format(time.DateOnly), Reason: "fixed in the next release",
+		}},
+	}
+	if strict {
+		vp = &v1alpha1.VulnerabilityPolicy{Deny: []string{"CRITICAL", "HIGH"}}
+	}
+	a.Name = "signer"
+	return &v1alpha1.SecurityGateSpec{
+		Authorities:  []v1alpha1.Authority{a},
+		Images:       &v1alpha1.ImagePolicy{Authorities: []string{"signer"}},
+		Attestations: []v1alpha1.AttestationPolicy{{Name: "scan", Type: "vuln", MaxAge: "1h", Vulnerabilities: vp}},
+	}
+}
+
+func keyAuthority(pub string) v1alpha1.Authority {
+	return v1alpha1.Authority{Key: &v1alpha1.KeyAuthority{Data: pub}, IgnoreTlog: true}
+}
+
+// verifyImage runs our verifier, with a cache of its own, on one digest.
+func verifyImage(t *testing.T, spec *v1alpha1.SecurityGateSpec, digestRef string) (gate.ImageResult, error) {
+	t.Helper()
+	ctx := context.Background()
+	spec.SetDefaults(ctx)
+	if fe := spec.Validate(ctx); fe != nil {
+		t.Fatalf("test policy is invalid: %v", fe)
+	}
+	v, err := verify.New(spec, verify.Options{
+		Keychain: authn.NewMultiKeychain(), // anonymous: nothing read from the environment
+		Timeout:  20 * time.Second,
+		Cache:    verify.NewCache(64, time.Minute),
+	})
+	if err != nil {
+		t.Fatalf("verify.New: %v", err)
+	}
+	return v.VerifyImage(ctx, gate.ImageTarget{Ref: digestRef, Digest: digestRef})
+}
+
+func describe(res gate.ImageResult) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "verified=%v", res.Verified)
+	for _, f := range res.Findings {
+		fmt.Fprintf(&b, "\n  %s %s: %s", f.Severity, f.Check, f.Message)
+	}
+	return b.String()
+}
+
+func expectPass(t *testing.T, res gate.ImageResult, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("could not decide: %v", err)
+	}
+	bad := false
+	for _, f := range res.Findings {
+		bad = bad || f.Severity != gate.SeverityWarning
+	}
+	if !res.Verified || bad {
+		t.Errorf("want pass, got %s", describe(res))
+	}
+}
+
+// expectViolation wants a decided failure with a violation for every check
+// in checks (and, when want is set, a message containing it).
+func expectViolation(t *testing.T, res gate.ImageResult, err error, want string, checks ...string) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("want a violation, could not decide: %v", err)
+	}
+	if res.Verified {
+		t.Errorf("want verified=false, got %s", describe(res))
+	}
+	for _, c := range checks {
+		found := false
+		for _, f := range res.Findings {
+			found = found || (f.Check == c && f.Severity == gate.SeverityViolation && strings.Contains(f.Message, want))
+		}
+		if !found {
+			t.Errorf("want a %s violation mentioning %q, got %s", c, want, describe(res))
+		}
+	}
+}
+
+// layout is one way a cosign CLI stores signatures and attestations.
+type layout struct {
+	name      string
+	cli       string // cosign2 or cosign3
+	referrers bool   // registry with the referrers API
+	// args are the flags added to sign and attest, besides --key.
+	args func(sc, tr string) []string
+}
+
+var layouts = []layout{
+	{name: "v2 classic tags", cli: "cosign2", referrers: true,
+		args: func(_, _ string) []string { return []string{"--tlog-upload=false"} }},
+	{name: "v3 bundles as referrers", cli: "cosign3", referrers: true,
+		args: func(sc, tr string) []string { return []string{"--signing-config", sc, "--trusted-root", tr} }},
+	{name: "v3 bundles, fallback tag without referrers API", cli: "cosign3", referrers: false,
+		args: func(sc, tr string) []string { return []string{"--signing-config", sc, "--trusted-root", tr} }},
+	{name: "v3 classic tags (new-bundle-format=false)", cli: "cosign3", referrers: true,
+		args: func(_, _ string) []string {
+			return []string{"--use-signing-config=false", "--tlog-upload=false", "--new-bundle-format=false"}
+		}},
+}
+
+func clis(t *testing.T) map[string]*cosignCLI {
+	return map[string]*cosignCLI{"cosign2": newCLI(t, "cosign2", "COSIGN2"), "cosign3": newCLI(t, "cosign3", "COSIGN3")}
+}
+
+func TestKeyLayouts(t *testing.T) {
+	cs := clis(t)
+	dir := t.TempDir()
+	right, wrong := newKeyPair(t, dir, "right"), newKeyPair(t, dir, "wrong")
+	sc, tr := offlineSigning(t, dir)
+	pred := writeFile(t, dir, "vuln.json", vulnPredicate(time.Now()))
+	hosts := map[bool]string{true: startRegistry(t, true), false: startRegistry(t, false)}
+
+	for i, l := range layouts {
+		t.Run(l.name, func(t *testing.T) {
+			c, host := cs[l.cli], hosts[l.referrers]
+			signed := pushImage(t, host, fmt.Sprintf("app%d/signed", i))
+			unsigned := pushImage(t, host, fmt.Sprintf("app%d/unsigned", i))
+			flags := l.args(sc, tr)
+			c.run(t, append(append([]string{"sign", "--key", right.keyPath}, flags...), signed)...)
+			c.run(t, append(append([]string{"attest", "--key", right.keyPath, "--type", "vuln", "--predicate", pred}, flags...), signed)...)
+
+			t.Run("right key passes", func(t *testing.T) {
+				res, err := verifyImage(t, policy(keyAuthority(right.pub), false), signed)
+				expectPass(t, res, err)
+			})
+			t.Run("predicate is judged", func(t *testing.T) {
+				res, err := verifyImage(t, policy(keyAuthority(right.pub), true), signed)
+				expectViolation(t, res, err, "CVE-2024-45337 (CRITICAL), CVE-2024-24790 (HIGH)", gate.CheckVulnerabilities)
+			})
+			t.Run("wrong key is a violation", func(t *testing.T) {
+				res, err := verifyImage(t, policy(keyAuthority(wrong.pub), false), signed)
+				expectViolation(t, res, err, "", gate.CheckImageSignature, gate.CheckAttestation)
+			})
+			t.Run("unsigned image is a violation", func(t *testing.T) {
+				res, err := verifyImage(t, policy(keyAuthority(right.pub), false), unsigned)
+				expectViolation(t, res, err, "", gate.CheckImageSignature, gate.CheckAttestation)
+			})
+		})
+	}
+}
+
+func TestKeyless(t *testing.T) {
+	const issuer, subject = "https://issuer.invalid", "builder@example.com"
+	cs := clis(t)
+	dir := t.TempDir()
+	ca, otherCA := newCA(t, "local fulcio"), newCA(t, "other fulcio")
+	id := ca.issue(t, dir, subject, issuer)
+	sc, tr := offlineSigning(t, dir)
+	pred := writeFile(t, dir, "vuln.json", vulnPredicate(time.Now()))
+	host := startRegistry(t, true)
+
+	keyless := func(root, subj string) v1alpha1.Authority {
+		return v1alpha1.Authority{
+			Keyless:    &v1alpha1.KeylessAuthority{Issuer: issuer, Subject: subj, TrustedRoot: &v1alpha1.TrustedRoot{Data: root}},
+			IgnoreTlog: true, IgnoreSCT: true,
+		}
+	}
+	cases := []struct {
+		name, cli string
+		flags     []string
+	}{
+		// cosign v2 takes the chain; v3 writes a bundle sigstore-go rejects
+		// when given one, so it gets the leaf alone.
+		{"v2 classic, certificate and chain", "cosign2", []string{"--certificate", id.certPath, "--certificate-chain", id.chain, "--tlog-upload=false"}},
+		{"v3 bundle, certificate", "cosign3", []string{"--certificate", id.certPath, "--signing-config", sc, "--trusted-root", tr}},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := cs[tc.cli]
+			img := pushImage(t, host, fmt.Sprintf("keyless%d/app", i))
+			c.run(t, append(append([]string{"sign", "--key", id.keyPath}, tc.flags...), img)...)
+			c.run(t, append(append([]string{"attest", "--key", id.keyPath, "--type", "vuln", "--predicate", pred}, tc.flags...), img)...)
+
+			t.Run("identity and root match", func(t *testing.T) {
+				res, err := verifyImage(t, policy(keyless(ca.trustedRoot(t), subject), false), img)
+				expectPass(t, res, err)
+			})
+			t.Run("other subject is a violation", func(t *testing.T) {
+				res, err := verifyImage(t, policy(keyless(ca.trustedRoot(t), "someone@example.com"), false), img)
+				expectViolation(t, res, err, "", gate.CheckImageSignature, gate.CheckAttestation)
+			})
+			t.Run("chain to another root is a violation", func(t *testing.T) {
+				res, err := verifyImage(t, policy(keyless(otherCA.trustedRoot(t), subject), false), img)
+				expectViolation(t, res, err, "", gate.CheckImageSignature, gate.CheckAttestation)
+			})
+		})
+	}
+}

@@ -1,0 +1,10 @@
+//go:build integration
+
+package interop
+
+import (
+	"io"
+	"log"
+)
+
+func discardLogger() *log.Logger { return log.New(io.Discard, "", 0) }
