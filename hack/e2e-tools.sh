@@ -7,6 +7,8 @@
 #   .cache/tekton/config/                Tekton's YAML from that same module version
 # Idempotent: a binary is rebuilt only when its module files, ldflags or the Go
 # version change (a stamp next to it records them). Prints the time of each step.
+# Usage: hack/e2e-tools.sh [etcd kube-apiserver kubectl tekton-controller
+#                           tekton-resolvers tekton-config ...]   (default: all)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -41,9 +43,14 @@ build() {
 }
 
 T_ALL="$(now)"
+WANT=("$@")
+if [[ ${#WANT[@]} -eq 0 ]]; then
+	WANT=(etcd kube-apiserver kubectl tekton-controller tekton-resolvers tekton-config)
+fi
+want() { [[ " ${WANT[*]} " == *" $1 "* ]]; }
 
 # etcd: the Debian package; it ships no service we need, only the binary.
-if [[ ! -x "${BIN}/etcd" ]]; then
+if want etcd && [[ ! -x "${BIN}/etcd" ]]; then
 	if ! command -v etcd >/dev/null 2>&1; then
 		t0="$(now)"
 		SUDO=""
@@ -57,19 +64,19 @@ if [[ ! -x "${BIN}/etcd" ]]; then
 	fi
 	ln -sf "$(command -v etcd)" "${BIN}/etcd"
 fi
-echo "e2e-tools: etcd: $("${BIN}/etcd" --version 2>/dev/null | head -1)"
+want etcd && echo "e2e-tools: etcd: $("${BIN}/etcd" --version 2>/dev/null | head -1)"
 
 KUBE_DIR="${ROOT}/test/tools/kube"
 TEKTON_DIR="${ROOT}/test/tools/tekton"
 
-build kube-apiserver "${KUBE_DIR}" k8s.io/kubernetes/cmd/kube-apiserver "${KUBE_LDFLAGS}"
-build kubectl "${KUBE_DIR}" ./cmd/kubectl "${KUBE_LDFLAGS}"
-build tekton-controller "${TEKTON_DIR}" github.com/tektoncd/pipeline/cmd/controller "-s -w"
-build tekton-resolvers "${TEKTON_DIR}" github.com/tektoncd/pipeline/cmd/resolvers "-s -w"
+want kube-apiserver && build kube-apiserver "${KUBE_DIR}" k8s.io/kubernetes/cmd/kube-apiserver "${KUBE_LDFLAGS}"
+want kubectl && build kubectl "${KUBE_DIR}" ./cmd/kubectl "${KUBE_LDFLAGS}"
+want tekton-controller && build tekton-controller "${TEKTON_DIR}" github.com/tektoncd/pipeline/cmd/controller "-s -w"
+want tekton-resolvers && build tekton-resolvers "${TEKTON_DIR}" github.com/tektoncd/pipeline/cmd/resolvers "-s -w"
 
 # Tekton's manifests from the module cache, at the version the binaries use.
 CFG="${ROOT}/.cache/tekton/config"
-if [[ ! -f "${ROOT}/.cache/tekton/.version" || "$(cat "${ROOT}/.cache/tekton/.version")" != "${TEKTON_VERSION}" ]]; then
+if want tekton-config && [[ ! -f "${ROOT}/.cache/tekton/.version" || "$(cat "${ROOT}/.cache/tekton/.version")" != "${TEKTON_VERSION}" ]]; then
 	src="$(cd "${TEKTON_DIR}" && go list -m -f '{{.Dir}}' github.com/tektoncd/pipeline)/config"
 	rm -rf "${CFG}"
 	mkdir -p "${CFG}"

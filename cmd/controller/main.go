@@ -5,15 +5,13 @@
 // It runs under knative's sharedmain: SYSTEM_NAMESPACE is required;
 // config-logging, config-observability and config-leader-election (names
 // overridable with CONFIG_*_NAME) and config-security-gate are read from that
-// namespace; health probes are served on PROBES_PORT (default 8080).
+// namespace; sharedmain serves the health probes (/health, /readiness) on
+// :8080 and the metrics configured in config-observability.
 package main
 
 import (
 	"flag"
 	"log"
-	"net/http"
-	"os"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"knative.dev/pkg/injection"
@@ -36,25 +34,6 @@ func main() {
 	if *disableHA {
 		ctx = sharedmain.WithHADisabled(ctx)
 	}
-
-	// knative's probe handling is not started by MainWithConfig for plain
-	// controllers; serve /health and /readiness ourselves, as Tekton does.
-	port := os.Getenv("PROBES_PORT")
-	if port == "" {
-		port = "8080"
-	}
-	mux := http.NewServeMux()
-	ok := func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }
-	mux.HandleFunc("/health", ok)
-	mux.HandleFunc("/readiness", ok)
-	srv := &http.Server{Addr: ":" + port, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
-			// Another process on this port (local runs): keep going, as
-			// knative does; the probes then fail and say so.
-			log.Printf("health probe server on :%s: %v", port, err)
-		}
-	}()
 
 	sharedmain.MainWithConfig(ctx, customrun.ControllerName, cfg, customrun.NewController(customrun.Options{}))
 }

@@ -141,29 +141,35 @@ func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
 
-// parseVerifyFlags parses and checks the flags of verify. It returns
-// flag.ErrHelp for -h/--help and a *usageError for anything wrong.
-func parseVerifyFlags(args []string) (*verifyOptions, error) {
-	o := &verifyOptions{}
-	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
-	// Errors are reported by the caller, with the full help.
+// verifyFlagSet defines the flags of verify on o; -o and --now are returned
+// as strings to be checked after parsing.
+func verifyFlagSet(o *verifyOptions) (fs *flag.FlagSet, format, now *string) {
+	fs = flag.NewFlagSet("verify", flag.ContinueOnError)
+	// Errors are reported by the caller, with a pointer to the help.
 	fs.SetOutput(io.Discard)
-	var format, now string
+	format, now = new(string), new(string)
 	fs.StringVar(&o.policy, "policy", "", "")
 	fs.Var(&o.files, "filename", "")
 	fs.Var(&o.files, "f", "")
 	fs.Var(&o.images, "image", "")
-	fs.StringVar(&format, "output", string(output.FormatText), "")
-	fs.StringVar(&format, "o", string(output.FormatText), "")
+	fs.StringVar(format, "output", string(output.FormatText), "")
+	fs.StringVar(format, "o", string(output.FormatText), "")
 	fs.StringVar(&o.gateTask, "gate-task", "", "")
-	fs.StringVar(&now, "now", "", "")
+	fs.StringVar(now, "now", "", "")
 	fs.DurationVar(&o.timeout, "timeout", defaultTimeout, "")
 	fs.IntVar(&o.concurrency, "concurrency", defaultConcurrency, "")
 	fs.StringVar(&o.color, "color", "auto", "")
 	fs.StringVar(&o.pipelineRun, "pipelinerun", "", "")
 	fs.StringVar(&o.namespace, "namespace", "", "")
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "")
+	return fs, format, now
+}
 
+// parseVerifyFlags parses and checks the flags of verify. It returns
+// flag.ErrHelp for -h/--help and a *usageError for anything wrong.
+func parseVerifyFlags(args []string) (*verifyOptions, error) {
+	o := &verifyOptions{}
+	fs, format, now := verifyFlagSet(o)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
@@ -173,7 +179,7 @@ func parseVerifyFlags(args []string) (*verifyOptions, error) {
 	if fs.NArg() > 0 {
 		return nil, usagef("unexpected argument %q: inputs are given with -f", fs.Arg(0))
 	}
-	f, err := output.ParseFormat(format)
+	f, err := output.ParseFormat(*format)
 	if err != nil {
 		return nil, &usageError{"-o: " + err.Error()}
 	}
@@ -181,10 +187,10 @@ func parseVerifyFlags(args []string) (*verifyOptions, error) {
 	if o.policy == "" {
 		return nil, usagef("--policy is required: a SecurityGate or ClusterSecurityGate YAML file")
 	}
-	if now != "" {
-		t, err := time.Parse(time.RFC3339, now)
+	if *now != "" {
+		t, err := time.Parse(time.RFC3339, *now)
 		if err != nil {
-			return nil, usagef("--now %q: want an RFC 3339 time such as 2026-01-31T00:00:00Z", now)
+			return nil, usagef("--now %q: want an RFC 3339 time such as 2026-01-31T00:00:00Z", *now)
 		}
 		o.now = t
 	}

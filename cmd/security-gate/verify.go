@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/security-gate/security-gate/pkg/apis/securitygate/v1alpha1"
 	"github.com/security-gate/security-gate/pkg/gate"
+	"github.com/security-gate/security-gate/pkg/manifest"
 	"github.com/security-gate/security-gate/pkg/output"
 	"github.com/security-gate/security-gate/pkg/version"
 )
@@ -38,9 +40,9 @@ func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 
-	report := verifyRun(ctx, o, stdin)
+	report, docs := verifyRun(ctx, o, stdin)
 
-	opts := output.Options{Color: useColor(o.color, stdout), ToolVersion: version.String()}
+	opts := output.Options{Color: useColor(o.color, stdout), ToolVersion: version.String(), Locate: locator(docs, o.policy)}
 	if err := output.Write(stdout, o.format, report, opts); err != nil {
 		fmt.Fprintf(stderr, "security-gate verify: writing the %s report: %v\n", o.format, err)
 		return exitUndecided
@@ -71,7 +73,15 @@ func exitCode(v gate.Verdict) int {
 // verifyRun produces the report for o. Every early failure (policy, input,
 // cluster) becomes a report with VerdictError, so each output format still
 // carries exactly one document saying what could not be decided and where.
-func verifyRun(ctx context.Context, o *verifyOptions, stdin io.Reader) *gate.Report {
+// It also returns the documents it read, for the report's file locations.
+func verifyRun(ctx context.Context, o *verifyOptions, stdin io.Reader) (*gate.Report, []manifest.Document) {
+	var docs []manifest.Document
+	report := verifyDocs(ctx, o, stdin, &docs)
+	return report, docs
+}
+
+// verifyDocs is verifyRun's body; it records the documents it read in docs.
+func verifyDocs(ctx context.Context, o *verifyOptions, stdin io.Reader, docs *[]manifest.Document) *gate.Report {
 	policy, policyStdin, fails := loadPolicy(o.policy, stdin)
 	if len(fails) > 0 {
 		return undecided(fails...)
@@ -104,12 +114,16 @@ func verifyRun(ctx context.Context, o *verifyOptions, stdin io.Reader) *gate.Rep
 			return undecided(fails...)
 		}
 	} else {
-		objs, fails := loadInputs(ctx, o.files, stdin)
+		read, fails := loadInputs(ctx, o.files, stdin)
 		if len(fails) > 0 {
 			return undecided(fails...)
 		}
+		*docs = read
+		objs := manifest.Objects(read)
 		in = gate.Input{Objects: objs, Images: o.images}
-		resolver = newFileResolver(objs, verifier)
+		if resolver, err = newFileResolver(objs, verifier); err != nil {
+			return undecided(gate.Finding{Check: gate.CheckInput, Subject: joinPaths(o.files), Message: err.Error()})
+		}
 	}
 
 	engine := gate.New(gate.Options{
@@ -150,26 +164,45 @@ func timeoutFinding(o *verifyOptions, err error) gate.Finding {
 	return gate.Finding{Check: gate.CheckRegistry, Subject: "verification", Message: msg, Severity: gate.SeverityError, Transient: true}
 }
 
-// fieldFindings turns a multi-line error (a policy's field errors, one per
-// line after a "Kind/name:" header) into one finding per line, so every
-// output format lists each field problem on its own.
+// fieldFindings turns a multi-line error into one finding per problem, so
+// every output format lists each field error on its own. A policy error is a
+// "Kind/name:" header followed by knative FieldError lines: each error is a
+// line ending in its field paths (spec.…), optionally followed by a details
+// line, which is folded into the error it explains.
 func fieldFindings(check, subject string, err error) []gate.Finding {
 	lines := strings.Split(strings.TrimSpace(err.Error()), "\n")
 	if len(lines) == 1 {
 		return []gate.Finding{{Check: check, Subject: subject, Message: lines[0], Severity: gate.SeverityError}}
 	}
 	header := strings.TrimSuffix(strings.TrimSpace(lines[0]), ":")
-	var out []gate.Finding
+	var msgs []string
 	for _, l := range lines[1:] {
-		if l = strings.TrimSpace(l); l != "" {
-			out = append(out, gate.Finding{Check: check, Subject: subject, Message: header + ": " + l, Severity: gate.SeverityError})
+		l = strings.TrimSpace(l)
+		switch {
+		case l == "":
+		case len(msgs) > 0 && !fieldPath.MatchString(l):
+			msgs[len(msgs)-1] += "; " + l
+		default:
+			msgs = append(msgs, l)
 		}
 	}
-	if len(out) == 0 {
-		out = append(out, gate.Finding{Check: check, Subject: subject, Message: header, Severity: gate.SeverityError})
+	if len(msgs) == 0 {
+		msgs = []string{""}
+	}
+	out := make([]gate.Finding, 0, len(msgs))
+	for _, m := range msgs {
+		msg := header
+		if m != "" {
+			msg += ": " + m
+		}
+		out = append(out, gate.Finding{Check: check, Subject: subject, Message: msg, Severity: gate.SeverityError})
 	}
 	return out
 }
+
+// fieldPath matches a line that names a field path of the policy, which is
+// how a knative FieldError line ends ("…: spec.images.authorities[0]").
+var fieldPath = regexp.MustCompile(`(^|[:,] )spec([.\[]|$|, )`)
 
 // loadPolicy reads and parses --policy. It reports whether it consumed stdin.
 func loadPolicy(path string, stdin io.Reader) (*v1alpha1.Policy, bool, []gate.Finding) {
@@ -191,21 +224,23 @@ func loadPolicy(path string, stdin io.Reader) (*v1alpha1.Policy, bool, []gate.Fi
 	return p, fromStdin, nil
 }
 
-// useColor decides whether text output is coloured: --color always/never,
-// or auto: stdout is a terminal, NO_COLOR is unset or empty and TERM is not
-// "dumb".
+// useColor decides whether text output is coloured, for stdout.
 func useColor(mode string, stdout io.Writer) bool {
+	f, ok := stdout.(*os.File)
+	tty := ok && term.IsTerminal(int(f.Fd()))
+	return colorWanted(mode, tty, os.Getenv("NO_COLOR"), os.Getenv("TERM"))
+}
+
+// colorWanted: --color always/never win; auto colours a terminal unless
+// NO_COLOR is set to anything non-empty (no-color.org) or TERM is "dumb".
+func colorWanted(mode string, tty bool, noColor, termEnv string) bool {
 	switch mode {
 	case "always":
 		return true
 	case "never":
 		return false
 	}
-	if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
-		return false
-	}
-	f, ok := stdout.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
+	return tty && noColor == "" && termEnv != "dumb"
 }
 
 func subjectMessage(f gate.Finding) string {

@@ -5,14 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/security-gate/security-gate/pkg/apis/securitygate/v1alpha1"
 	"github.com/security-gate/security-gate/pkg/bundle"
 	"github.com/security-gate/security-gate/pkg/gate"
+	"github.com/security-gate/security-gate/pkg/gate/local"
 	"github.com/security-gate/security-gate/pkg/manifest"
 	"github.com/security-gate/security-gate/pkg/verify"
 )
@@ -31,57 +36,29 @@ func newVerifier(spec *v1alpha1.SecurityGateSpec, o *verifyOptions, now func() t
 		Keychain: authn.DefaultKeychain,
 		Timeout:  timeout,
 		Now:      now,
+		// One cache per invocation: a CLI run is one process, and tests
+		// that call run in-process must not see each other's results.
+		Cache: verify.NewCache(verify.DefaultCacheSize, verify.DefaultCacheTTL),
 	})
 }
 
 // newFileResolver resolves what the -f inputs reference: by name among the
-// given objects, then bundles from the registry through the verifier's
-// client (one transport, one puller, one token per repository). Every other
-// resolver (git, hub, cluster, http) is gate.ErrUnsupported, which the engine
-// reports as unresolved.
-func newFileResolver(objs []runtime.Object, v *verify.Verifier) gate.Resolver {
-	chain := chainResolver{newLocalResolver(objs)}
-	if v != nil {
-		chain = append(chain, bundle.NewResolver(v.Client()))
+// given objects (pkg/gate/local), then bundles from the registry through the
+// verifier's client (one transport, one puller, one token per repository).
+// Every other resolver (git, hub, cluster, http) is gate.ErrUnsupported,
+// which the engine reports as unresolved.
+func newFileResolver(objs []runtime.Object, v *verify.Verifier) (gate.Resolver, error) {
+	byName, err := local.New(objs)
+	if err != nil {
+		return nil, err
 	}
-	return chain
-}
-
-// chainResolver asks each Resolver in turn. A Resolver that answers
-// gate.ErrUnsupported passes the reference on; any other answer, success or
-// error (not found, registry trouble), is final, so a by-name miss is never
-// papered over by another source.
-type chainResolver []gate.Resolver
-
-func (c chainResolver) Resolve(ctx context.Context, ref gate.Ref) (*gate.Resolved, error) {
-	for _, r := range c {
-		if r == nil {
-			continue
-		}
-		res, err := r.Resolve(ctx, ref)
-		if errors.Is(err, gate.ErrUnsupported) {
-			continue
-		}
-		return res, err
-	}
-	return nil, fmt.Errorf("%w: no resolver of the CLI loads %s", gate.ErrUnsupported, describe(ref))
-}
-
-func describe(ref gate.Ref) string {
-	switch {
-	case ref.Bundle != "":
-		return fmt.Sprintf("%s %q from bundle %s", ref.Kind, ref.Name, ref.Bundle)
-	case ref.Resolver != "":
-		return fmt.Sprintf("a %s from the %q resolver (only bundles and references by name are supported outside a cluster)", ref.Kind, ref.Resolver)
-	default:
-		return fmt.Sprintf("%s %q", ref.Kind, ref.Name)
-	}
+	return gate.Chain(byName, bundle.NewResolver(v.Client())), nil
 }
 
 // loadInputs reads every -f path (files, directories recursively, "-" for
 // stdin). It runs under ctx so that a stdin that never closes still ends at
 // --timeout.
-func loadInputs(ctx context.Context, paths []string, stdin io.Reader) ([]runtime.Object, []gate.Finding) {
+func loadInputs(ctx context.Context, paths []string, stdin io.Reader) ([]manifest.Document, []gate.Finding) {
 	if len(paths) == 0 {
 		return nil, nil
 	}
@@ -102,31 +79,78 @@ func loadInputs(ctx context.Context, paths []string, stdin io.Reader) ([]runtime
 			Message: fmt.Sprintf("reading the input did not finish: %v", ctx.Err()), Transient: true}}
 	}
 	if res.err != nil {
-		subject := joinPaths(paths)
+		subject, msg := joinPaths(paths), res.err.Error()
 		var me *manifest.Error
-		if errors.As(res.err, &me) {
-			subject = me.Source
+		if errors.As(res.err, &me) && me.Err != nil {
+			// The subject names the file and document; the message the field.
+			subject, msg = me.Source, me.Err.Error()
 			if me.Index > 0 {
 				subject = fmt.Sprintf("%s (document %d)", me.Source, me.Index)
 			}
 		}
-		return nil, []gate.Finding{{Check: gate.CheckInput, Subject: subject, Message: res.err.Error()}}
+		return nil, []gate.Finding{{Check: gate.CheckInput, Subject: subject, Message: msg}}
 	}
 	if len(res.docs) == 0 {
 		// An empty directory or an empty stdin is a mistake, not a pass.
 		return nil, []gate.Finding{{Check: gate.CheckInput, Subject: joinPaths(paths),
 			Message: "no Tekton object found: want PipelineRun, Pipeline, TaskRun, Task or StepAction documents (tekton.dev/v1 or v1beta1)"}}
 	}
-	return manifest.Objects(res.docs), nil
+	return res.docs, nil
 }
 
-func joinPaths(paths []string) string {
-	out := ""
-	for i, p := range paths {
-		if i > 0 {
-			out += ", "
+// locator maps a finding's subject to the file its object came from, for
+// SARIF physical locations. Subjects start with the object the engine names
+// ("pipelinerun/ci/release-42 task=build", "task/compile step=a"): runs with
+// their namespace, Pipelines and Tasks by name. An ambiguous name (two files
+// define it) is left without a file rather than pointing at the wrong one.
+func locator(docs []manifest.Document, policyPath string) func(string) (string, bool) {
+	files := map[string]string{}
+	ambiguous := map[string]bool{}
+	add := func(key, file string) {
+		if prev, ok := files[key]; ok && prev != file {
+			ambiguous[key] = true
 		}
-		out += p
+		files[key] = file
 	}
-	return out
+	if policyPath != "-" {
+		add(policyPath, policyPath)
+	}
+	for _, d := range docs {
+		if d.Source == manifest.Stdin {
+			continue
+		}
+		m, err := meta.Accessor(d.Object)
+		if err != nil {
+			continue
+		}
+		switch d.Object.(type) {
+		case *v1.PipelineRun:
+			add(objectKey("pipelinerun", m.GetNamespace(), m.GetName()), d.Source)
+		case *v1.TaskRun:
+			add(objectKey("taskrun", m.GetNamespace(), m.GetName()), d.Source)
+		case *v1.Pipeline:
+			add(objectKey("pipeline", "", m.GetName()), d.Source)
+		case *v1.Task:
+			add(objectKey("task", "", m.GetName()), d.Source)
+		case *v1beta1.StepAction:
+			add(objectKey("stepaction", "", m.GetName()), d.Source)
+		}
+	}
+	return func(subject string) (string, bool) {
+		key, _, _ := strings.Cut(subject, " ")
+		if ambiguous[key] {
+			return "", false
+		}
+		f, ok := files[key]
+		return f, ok
+	}
 }
+
+func objectKey(kind, ns, name string) string {
+	if ns == "" {
+		return kind + "/" + name
+	}
+	return kind + "/" + ns + "/" + name
+}
+
+func joinPaths(paths []string) string { return strings.Join(paths, ", ") }

@@ -11,4 +11,6 @@ import (
 	_ "k8s.io/code-generator/cmd/lister-gen"
 	_ "knative.dev/pkg/codegen/cmd/injection-gen"
 	_ "sigs.k8s.io/controller-tools/cmd/controller-gen"
+	// ko builds the controller and CLI images (.ko.yaml, config/).
+	_ "github.com/google/ko"
 )

@@ -139,23 +139,37 @@ func (r *run) computeBundle(ref Ref) *bundleState {
 	st := &bundleState{digest: ref.Bundle, ok: true}
 	subject := ref.Subject
 	var pinErr error
-	switch {
-	case r.pinner() != nil:
-		st.digest, pinErr = r.pinner().PinBundle(r.ctx, ref)
-	case r.e.opts.Verifier != nil:
-		st.digest, pinErr = r.e.opts.Verifier.ResolveDigest(r.ctx, ref.Bundle)
-	default:
-		if r.bundleAuthorities() {
-			st.findings = append(st.findings, Finding{Check: CheckUnresolved, Subject: subject, Severity: SeverityViolation,
-				Message: fmt.Sprintf("signature of bundle %s not verified: no registry verifier is configured and bundles.authorities requires one", ref.Bundle)})
+	pinned := false
+	if p := r.pinner(); p != nil {
+		// A pinner that does not know this reference (ErrUnsupported) leaves
+		// it to the verifier, as when there is no pinner at all.
+		d, err := p.PinBundle(r.ctx, ref)
+		switch {
+		case err == nil:
+			st.digest, pinned = d, true
+		case !errors.Is(err, ErrUnsupported):
+			pinErr = err
 		}
-		return st
+	}
+	if !pinned && pinErr == nil {
+		if r.e.opts.Verifier == nil {
+			if r.bundleAuthorities() {
+				st.findings = append(st.findings, Finding{Check: CheckUnresolved, Subject: subject, Severity: SeverityViolation,
+					Message: fmt.Sprintf("signature of bundle %s not verified: no registry verifier is configured and bundles.authorities requires one", ref.Bundle)})
+			}
+			return st
+		}
+		st.digest, pinErr = r.e.opts.Verifier.ResolveDigest(r.ctx, ref.Bundle)
 	}
 	if pinErr != nil {
 		st.ok = false
+		needed := r.needTaskContent()
+		if ref.Kind == KindPipeline {
+			needed = r.needPipelineContent()
+		}
 		switch {
 		case errors.Is(pinErr, ErrNotFound), errors.Is(pinErr, ErrUnsupported):
-			st.findings = append(st.findings, Finding{Check: CheckUnresolved, Subject: subject, Severity: needSeverity(r.needPipelineContent()),
+			st.findings = append(st.findings, Finding{Check: CheckUnresolved, Subject: subject, Severity: needSeverity(needed),
 				Message: fmt.Sprintf("bundle %s could not be resolved to a digest: %v", ref.Bundle, pinErr)})
 		default:
 			st.findings = append(st.findings, Finding{Check: CheckRegistry, Subject: subject, Severity: SeverityError, Transient: IsTransient(pinErr),

@@ -34,20 +34,20 @@ func (r *run) planRoots(objs []runtime.Object) {
 			return
 		}
 		for _, pt := range append(append([]v1.PipelineTask{}, ps.Tasks...), ps.Finally...) {
-			if pt.TaskRef != nil && pt.TaskRef.Resolver == "" && pt.TaskRef.Name != "" {
-				refTasks[pt.TaskRef.Name] = true
+			if pt.TaskRef != nil {
+				refTasks[refName(pt.TaskRef.Name, pt.TaskRef.ResolverRef)] = true
 			}
 		}
 	}
 	for _, pr := range in.pipelineRuns {
-		if ref := pr.Spec.PipelineRef; ref != nil && ref.Resolver == "" && ref.Name != "" {
-			refPipelines[ref.Name] = true
+		if ref := pr.Spec.PipelineRef; ref != nil {
+			refPipelines[refName(ref.Name, ref.ResolverRef)] = true
 		}
 		addPipelineTasks(pr.Spec.PipelineSpec)
 	}
 	for _, tr := range in.taskRuns {
-		if ref := tr.Spec.TaskRef; ref != nil && ref.Resolver == "" && ref.Name != "" {
-			refTasks[ref.Name] = true
+		if ref := tr.Spec.TaskRef; ref != nil {
+			refTasks[refName(ref.Name, ref.ResolverRef)] = true
 		}
 	}
 	for _, p := range in.pipelines {
@@ -69,6 +69,19 @@ func (r *run) planRoots(objs []runtime.Object) {
 			r.verifyTask(t)
 		}
 	}
+}
+
+// refName is the name a reference points at: its name, or the `name`
+// param of a bundle reference (a Pipeline given next to a run that reads
+// it from a bundle is usually the bundle's source: verifying it a second
+// time alone, with defaults, would only repeat findings).
+func refName(name string, rr v1.ResolverRef) string {
+	if rr.Resolver == bundlesResolver {
+		if n := resolverParams(rr.Params)["name"]; n != "" {
+			return n
+		}
+	}
+	return name
 }
 
 func (r *run) sortInputs(objs []runtime.Object) inputs {

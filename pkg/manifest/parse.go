@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"knative.dev/pkg/apis"
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
 
@@ -193,10 +194,16 @@ func decodeTyped(apiVersion, kind string, js []byte) (runtime.Object, error) {
 	default:
 		return nil, fmt.Errorf("unsupported kind %q (%s): want PipelineRun, Pipeline, TaskRun, Task or StepAction", kind, apiVersion)
 	}
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(src); err != nil {
+	strictErrs, err := kjson.UnmarshalStrict(js, src)
+	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", kind, apiVersion, cleanJSONError(err))
+	}
+	if len(strictErrs) > 0 {
+		msgs := make([]string, 0, len(strictErrs))
+		for _, e := range strictErrs {
+			msgs = append(msgs, e.Error())
+		}
+		return nil, fmt.Errorf("%s %s: %s", kind, apiVersion, strings.Join(msgs, "; "))
 	}
 	if dst == nil {
 		setTypeMeta(src, apiVersion, kind)

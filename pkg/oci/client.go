@@ -107,6 +107,10 @@ func (c *Client) ResolveDigest(ctx context.Context, ref string) (name.Digest, er
 		return d, nil
 	}
 	desc, err := remote.Head(r, c.RemoteOptions(ctx)...)
+	if IsTransient(err) {
+		// Already retried; a GET would only repeat the wait.
+		return name.Digest{}, fmt.Errorf("resolving %s: %w", ref, err)
+	}
 	if err != nil || desc.Digest.Hex == "" {
 		gd, gerr := remote.Get(r, c.RemoteOptions(ctx)...)
 		if gerr != nil {

@@ -36,6 +36,10 @@ func (e *TransientError) Error() string {
 
 func (e *TransientError) Unwrap() error { return e.Err }
 
+// Transient reports true: callers (gate.IsTransient, the controller's
+// requeue) may try again later.
+func (e *TransientError) Transient() bool { return true }
+
 // TooLargeError is returned when a response is larger than the cap for its
 // kind (manifest, blob). It is not transient: the registry serves content the
 // gate refuses to read.
@@ -46,7 +50,10 @@ type TooLargeError struct {
 }
 
 func (e *TooLargeError) Error() string {
-	return fmt.Sprintf("%s at %s is larger than the %s read limit", e.Kind, e.URL, humanBytes(e.Limit))
+	if e.URL == "" {
+		return fmt.Sprintf("%s larger than the %s read limit", e.Kind, humanBytes(e.Limit))
+	}
+	return fmt.Sprintf("%s larger than the %s read limit (%s)", e.Kind, humanBytes(e.Limit), e.URL)
 }
 
 // timeoutError marks a request that hit the per-request timeout (as opposed

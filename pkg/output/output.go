@@ -42,6 +42,10 @@ type Options struct {
 	Color bool
 	// ToolVersion is the version SARIF reports for the tool.
 	ToolVersion string
+	// Locate maps a finding's subject to the input file that holds its
+	// object, when known; SARIF then adds a physical location (code-scanning
+	// dashboards need one to show a result). Nil: logical locations only.
+	Locate func(subject string) (file string, ok bool)
 }
 
 // Write renders r in format f.
@@ -54,7 +58,7 @@ func Write(w io.Writer, f Format, r *gate.Report, opts Options) error {
 	case FormatJUnit:
 		return JUnit(w, r)
 	case FormatSARIF:
-		return SARIF(w, r, opts.ToolVersion)
+		return SARIFWith(w, r, opts)
 	default:
 		_, err := ParseFormat(string(f))
 		return err

@@ -328,6 +328,16 @@ func compileSARIFSchema(t *testing.T, path string) *jsonschema.Schema {
 	return sch
 }
 
+// sarifSchemas lists the committed schema and, from SARIF_SCHEMA, another
+// copy to check against as well (e.g. the OASIS errata01 draft-04 file).
+func sarifSchemas() []string {
+	schemas := []string{filepath.Join("testdata", "sarif-schema-2.1.0.json")}
+	if extra := os.Getenv("SARIF_SCHEMA"); extra != "" {
+		schemas = append(schemas, extra)
+	}
+	return schemas
+}
+
 func validateSARIF(sch *jsonschema.Schema, out []byte) error {
 	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(out))
 	if err != nil {
@@ -337,11 +347,7 @@ func validateSARIF(sch *jsonschema.Schema, out []byte) error {
 }
 
 func TestSARIFSchema(t *testing.T) {
-	schemas := []string{filepath.Join("testdata", "sarif-schema-2.1.0.json")}
-	if extra := os.Getenv("SARIF_SCHEMA"); extra != "" {
-		schemas = append(schemas, extra)
-	}
-	for _, path := range schemas {
+	for _, path := range sarifSchemas() {
 		sch := compileSARIFSchema(t, path)
 		for name, r := range reports() {
 			t.Run(filepath.Base(path)+"/"+name, func(t *testing.T) {
@@ -423,5 +429,49 @@ func TestParseFormat(t *testing.T) {
 	}
 	if err := Write(io.Discard, "yaml", &gate.Report{}, Options{}); err == nil {
 		t.Error("Write with an unknown format succeeded")
+	}
+}
+
+func TestSARIFPhysicalLocations(t *testing.T) {
+	locate := func(subject string) (string, bool) {
+		obj, _, _ := strings.Cut(subject, " ")
+		files := map[string]string{
+			"pipelinerun/ci/release-42":      ".tekton/release run.yaml",
+			"pipelinerun/default/release-42": "/abs/run.yaml",
+		}
+		f, ok := files[obj]
+		return f, ok
+	}
+	var buf bytes.Buffer
+	if err := Write(&buf, FormatSARIF, reports()["fail"], Options{ToolVersion: "v1", Locate: locate}); err != nil {
+		t.Fatal(err)
+	}
+	var log sarifLog
+	if err := json.Unmarshal(buf.Bytes(), &log); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range log.Runs[0].Results {
+		loc := r.Locations[0]
+		uri := ""
+		if loc.PhysicalLocation != nil {
+			uri = loc.PhysicalLocation.ArtifactLocation.URI
+		}
+		got[loc.LogicalLocations[0].Name] = uri
+	}
+	want := map[string]string{
+		"pipelinerun/ci/release-42 task=build step=compile": ".tekton/release%20run.yaml",
+		"pipelinerun/default/release-42":                    "file:///abs/run.yaml",
+		"pipelinerun/ci/release-42 task=push":               ".tekton/release%20run.yaml",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: uri %q, want %q", k, got[k], v)
+		}
+	}
+	for _, path := range sarifSchemas() {
+		if err := validateSARIF(compileSARIFSchema(t, path), buf.Bytes()); err != nil {
+			t.Errorf("SARIF with physical locations does not validate against %s: %v", path, err)
+		}
 	}
 }

@@ -3,6 +3,8 @@ package output
 import (
 	"encoding/json"
 	"io"
+	"net/url"
+	"path/filepath"
 	"unicode"
 
 	"github.com/security-gate/security-gate/pkg/gate"
@@ -85,7 +87,16 @@ type sarifResult struct {
 }
 
 type sarifLocation struct {
+	PhysicalLocation *sarifPhysicalLocation `json:"physicalLocation,omitempty"`
 	LogicalLocations []sarifLogicalLocation `json:"logicalLocations"`
+}
+
+type sarifPhysicalLocation struct {
+	ArtifactLocation sarifArtifactLocation `json:"artifactLocation"`
+}
+
+type sarifArtifactLocation struct {
+	URI string `json:"uri"`
 }
 
 type sarifLogicalLocation struct {
@@ -101,7 +112,15 @@ type sarifLogicalLocation struct {
 // and makes the invocation unsuccessful, so a viewer cannot mistake it for a
 // clean run. Each result's location is a logical location naming the subject.
 func SARIF(w io.Writer, r *gate.Report, toolVersion string) error {
+	return SARIFWith(w, r, Options{ToolVersion: toolVersion})
+}
+
+// SARIFWith is SARIF with Options: opts.Locate adds the input file of each
+// subject as a physical location.
+func SARIFWith(w io.Writer, r *gate.Report, opts Options) error {
 	n := normalize(r)
+	toolVersion := opts.ToolVersion
+	locations := func(subject string) []sarifLocation { return subjectLocations(subject, opts.Locate) }
 
 	driver := sarifDriver{Name: "security-gate", Version: toolVersion, InformationURI: InformationURI}
 	index := map[string]int{}
@@ -132,7 +151,7 @@ func SARIF(w io.Writer, r *gate.Report, toolVersion string) error {
 			RuleIndex: index[f.Check],
 			Level:     level,
 			Message:   sarifMessage{Text: sarifText(f)},
-			Locations: subjectLocations(f.Subject),
+			Locations: locations(f.Subject),
 			Properties: map[string]any{
 				"severity": string(f.Severity),
 			},
@@ -146,7 +165,7 @@ func SARIF(w io.Writer, r *gate.Report, toolVersion string) error {
 				Level:      "error",
 				Message:    sarifMessage{Text: sarifText(f)},
 				Descriptor: &sarifDescriptorRef{ID: f.Check},
-				Locations:  subjectLocations(f.Subject),
+				Locations:  locations(f.Subject),
 			})
 		}
 	}
@@ -175,13 +194,30 @@ func sarifText(f gate.Finding) string {
 	return f.Subject + ": " + f.Message
 }
 
-func subjectLocations(subject string) []sarifLocation {
+func subjectLocations(subject string, locate func(string) (string, bool)) []sarifLocation {
 	if subject == "" {
 		return nil
 	}
-	return []sarifLocation{{LogicalLocations: []sarifLogicalLocation{{
+	loc := sarifLocation{LogicalLocations: []sarifLogicalLocation{{
 		Name: subject, FullyQualifiedName: subject, Kind: "resource",
-	}}}}
+	}}}
+	if locate != nil {
+		if file, ok := locate(subject); ok && file != "" {
+			loc.PhysicalLocation = &sarifPhysicalLocation{ArtifactLocation: sarifArtifactLocation{URI: fileURI(file)}}
+		}
+	}
+	return []sarifLocation{loc}
+}
+
+// fileURI turns a path into a SARIF artifact URI: relative paths stay
+// relative (resolved against the checkout by code-scanning tools), with
+// forward slashes and percent-escaping.
+func fileURI(file string) string {
+	u := url.URL{Path: filepath.ToSlash(file)}
+	if filepath.IsAbs(file) {
+		u.Scheme = "file"
+	}
+	return u.String()
 }
 
 // ruleName turns a check id such as "image-digest" into "ImageDigest".

@@ -67,11 +67,12 @@ func (v *Verifier) verifyAttestation(ctx context.Context, m *material, r *attRul
 		}
 	}
 
+	var refused []string
 	atts, err := m.classicAttestations(ctx)
 	if undecided(err) {
 		fetchErr = err
 	} else if err != nil {
-		why.add("%v", err)
+		refused = append(refused, err.Error())
 	}
 	var classicOpts [][]*cosign.CheckOpts
 	for i, att := range atts {
@@ -117,7 +118,7 @@ func (v *Verifier) verifyAttestation(ctx context.Context, m *material, r *attRul
 		if undecided(err) {
 			fetchErr = err
 		} else if err != nil {
-			why.add("%v", err)
+			refused = append(refused, err.Error())
 		}
 		for _, n := range notes {
 			why.add("%s", n)
@@ -158,6 +159,13 @@ func (v *Verifier) verifyAttestation(ctx context.Context, m *material, r *attRul
 	}
 	if fetchErr != nil {
 		return outcome{}, fetchErr
+	}
+	if len(refused) > 0 {
+		why.add("%s", strings.Join(refused, "; "))
+	}
+	if matched == 0 && len(refused) > 0 {
+		return outcome{findings: []string{fmt.Sprintf("attestation %q: the attestations of %s cannot be checked: %s",
+			r.policy.Name, m.digest.DigestStr(), strings.Join(refused, "; "))}}, nil
 	}
 	if matched == 0 {
 		msg := fmt.Sprintf("attestation %q: image %s has no attestation of type %s (predicateType %s)",

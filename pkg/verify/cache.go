@@ -131,6 +131,11 @@ func (c *Cache) do(ctx context.Context, key string, fn func(context.Context) (ou
 	}
 	c.misses.Add(1)
 	v, err, shared := c.group.Do(key, func() (any, error) {
+		// A caller that missed just before the previous flight stored its
+		// result must not verify again.
+		if v, ok := c.get(key); ok {
+			return outcome{value: v}, nil
+		}
 		o, err := fn(ctx)
 		if err == nil && len(o.findings) == 0 {
 			c.put(key, o.value)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -74,21 +75,21 @@ func (m *material) classic(ctx context.Context, suffix string) ([]oci.Signature,
 		if secoci.IsNotFound(err) {
 			return nil, nil
 		}
-		return nil, refuse(fmt.Errorf("reading %s: %w", tag, err))
+		return nil, refuse(fmt.Sprintf("reading %s", tag), err)
 	}
 	mf, err := sigs.Manifest()
 	if err != nil {
 		if secoci.IsNotFound(err) {
 			return nil, nil
 		}
-		return nil, refuse(fmt.Errorf("reading %s: %w", tag, err))
+		return nil, refuse(fmt.Sprintf("reading %s", tag), err)
 	}
 	if len(mf.Layers) > maxClassicLayers {
 		return nil, &errRefused{fmt.Sprintf("%s has %d layers, more than the %d the gate reads", tag, len(mf.Layers), maxClassicLayers)}
 	}
 	list, err := sigs.Get()
 	if err != nil {
-		return nil, refuse(fmt.Errorf("reading %s: %w", tag, err))
+		return nil, refuse(fmt.Sprintf("reading %s", tag), err)
 	}
 	out := make([]oci.Signature, 0, len(list))
 	for _, s := range list {
@@ -96,19 +97,21 @@ func (m *material) classic(ctx context.Context, suffix string) ([]oci.Signature,
 		// verifying against several keys does not refetch it.
 		c, err := static.Copy(s)
 		if err != nil {
-			return nil, refuse(fmt.Errorf("reading a layer of %s: %w", tag, err))
+			return nil, refuse(fmt.Sprintf("reading a layer of %s", tag), err)
 		}
 		out = append(out, c)
 	}
 	return out, nil
 }
 
-// refuse turns a size-cap error into a violation-class error; others pass.
-func refuse(err error) error {
-	if secoci.IsTooLarge(err) {
-		return &errRefused{err.Error()}
+// refuse turns a size-cap error into a violation-class error (naming the
+// cap first, so it survives shortening); others are wrapped with context.
+func refuse(what string, err error) error {
+	var tl *secoci.TooLargeError
+	if errors.As(err, &tl) {
+		return &errRefused{fmt.Sprintf("%v; refused while %s", tl, what)}
 	}
-	return err
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // sigBundle is one Sigstore bundle attached as an OCI 1.1 referrer.
@@ -136,25 +139,26 @@ func (m *material) readBundles(ctx context.Context) ([]*sigBundle, []string, err
 		if secoci.IsNotFound(err) {
 			return nil, nil, nil
 		}
-		return nil, nil, refuse(fmt.Errorf("listing referrers of %s: %w", m.digest, err))
+		return nil, nil, refuse(fmt.Sprintf("listing referrers of %s", m.digest), err)
 	}
 	var out []*sigBundle
 	var notes []string
+	inspected := 0
 	for _, desc := range idx.Manifests {
-		if desc.ArtifactType != "" && !strings.HasPrefix(desc.ArtifactType, bundleMediaPrefix) {
+		if !maybeBundle(desc) {
 			continue
 		}
-		if len(out) >= maxBundles {
-			return nil, nil, &errRefused{fmt.Sprintf("%s has more than %d Sigstore bundle referrers", m.digest, maxBundles)}
+		if inspected++; inspected > maxBundles {
+			return nil, nil, &errRefused{fmt.Sprintf("%s has more than %d referrers that may be Sigstore bundles", m.digest, maxBundles)}
 		}
 		ref := m.digest.Context().Digest(desc.Digest.String())
 		img, err := m.client.Image(ctx, ref)
 		if err != nil {
-			return nil, nil, refuse(fmt.Errorf("reading referrer %s: %w", ref, err))
+			return nil, nil, refuse(fmt.Sprintf("reading referrer %s", ref), err)
 		}
 		layers, err := img.Layers()
 		if err != nil {
-			return nil, nil, refuse(fmt.Errorf("reading referrer %s: %w", ref, err))
+			return nil, nil, refuse(fmt.Sprintf("reading referrer %s", ref), err)
 		}
 		if len(layers) != 1 {
 			notes = append(notes, fmt.Sprintf("referrer %s has %d layers, expected one bundle", desc.Digest, len(layers)))
@@ -166,12 +170,12 @@ func (m *material) readBundles(ctx context.Context) ([]*sigBundle, []string, err
 		}
 		rc, err := layers[0].Compressed()
 		if err != nil {
-			return nil, nil, refuse(fmt.Errorf("reading bundle %s: %w", ref, err))
+			return nil, nil, refuse(fmt.Sprintf("reading bundle %s", ref), err)
 		}
 		raw, err := io.ReadAll(rc)
 		_ = rc.Close()
 		if err != nil {
-			return nil, nil, refuse(fmt.Errorf("reading bundle %s: %w", ref, err))
+			return nil, nil, refuse(fmt.Sprintf("reading bundle %s", ref), err)
 		}
 		b := &sgbundle.Bundle{}
 		if err := b.UnmarshalJSON(raw); err != nil {
@@ -190,6 +194,20 @@ func (m *material) readBundles(ctx context.Context) ([]*sigBundle, []string, err
 		out = append(out, sb)
 	}
 	return out, notes, nil
+}
+
+// maybeBundle filters referrers before fetching them. cosign writes the
+// bundle type on the config descriptor, which registries report either as
+// the artifactType or, like go-containerregistry's, as the empty config
+// type; the layer media type decides in the end.
+func maybeBundle(desc v1.Descriptor) bool {
+	switch {
+	case desc.ArtifactType == "", strings.HasPrefix(desc.ArtifactType, bundleMediaPrefix),
+		desc.ArtifactType == "application/vnd.oci.empty.v1+json":
+		return true
+	}
+	_, ok := desc.Annotations["dev.sigstore.bundle.content"]
+	return ok
 }
 
 // statement is the part of an in-toto statement the gate reads.

@@ -10,7 +10,6 @@ import (
 
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
-
 )
 
 // CosignSignPredicate is the predicateType of a cosign v3 image signature

@@ -158,7 +158,7 @@ func (v *Verifier) ResolveDigest(ctx context.Context, ref string) (string, error
 		if secoci.IsNotFound(err) {
 			return "", fmt.Errorf("%w: %v", gate.ErrNotFound, err)
 		}
-		return "", err
+		return "", classify(err)
 	}
 	return d.String(), nil
 }
@@ -194,7 +194,7 @@ func (v *Verifier) VerifyImage(ctx context.Context, t gate.ImageTarget) (gate.Im
 			return v.verifySignature(ctx, m, v.imageAuths)
 		})
 		if err != nil {
-			return gate.ImageResult{}, fmt.Errorf("image %s: verifying the signature of %s: %w", subject, d.DigestStr(), err)
+			return gate.ImageResult{}, classify(fmt.Errorf("image %s: verifying the signature of %s: %w", subject, d.DigestStr(), err))
 		}
 		for _, f := range o.findings {
 			violation(gate.CheckImageSignature, f)
@@ -206,7 +206,7 @@ func (v *Verifier) VerifyImage(ctx context.Context, t gate.ImageTarget) (gate.Im
 			return v.verifyAttestation(ctx, m, r)
 		})
 		if err != nil {
-			return gate.ImageResult{}, fmt.Errorf("image %s: verifying attestation %q of %s: %w", subject, r.policy.Name, d.DigestStr(), err)
+			return gate.ImageResult{}, classify(fmt.Errorf("image %s: verifying attestation %q of %s: %w", subject, r.policy.Name, d.DigestStr(), err))
 		}
 		for _, f := range o.findings {
 			violation(gate.CheckAttestation, f)
@@ -241,7 +241,7 @@ func (v *Verifier) VerifyBundle(ctx context.Context, digestRef string) ([]gate.F
 			return v.verifySignature(ctx, m, v.bundleAuths)
 		})
 		if err != nil {
-			return nil, fmt.Errorf("bundle %s: verifying its signature: %w", digestRef, err)
+			return nil, classify(fmt.Errorf("bundle %s: verifying its signature: %w", digestRef, err))
 		}
 		for _, f := range o.findings {
 			out = append(out, gate.Finding{Check: gate.CheckBundleSignature, Subject: digestRef, Message: "bundle " + f, Severity: gate.SeverityViolation})
@@ -253,12 +253,21 @@ func (v *Verifier) VerifyBundle(ctx context.Context, digestRef string) ([]gate.F
 		return outcome{findings: problems}, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("bundle %s: reading it: %w", digestRef, err)
+		return nil, classify(fmt.Errorf("bundle %s: reading it: %w", digestRef, err))
 	}
 	for _, f := range o.findings {
 		out = append(out, gate.Finding{Check: gate.CheckBundle, Subject: digestRef, Message: f, Severity: gate.SeverityViolation})
 	}
 	return out, nil
+}
+
+// classify marks registry failures that may go away (5xx, timeouts,
+// resets) for gate.IsTransient, so the controller retries them.
+func classify(err error) error {
+	if secoci.IsTransient(err) {
+		return gate.MarkTransient(err)
+	}
+	return err
 }
 
 func key(d name.Digest, check, fp string) string {

@@ -73,11 +73,14 @@ func parseReport(data []byte, uri string) (*Scan, error) {
 	}
 	_, results := keys["Results"]
 	_, schema := keys["SchemaVersion"]
+	_, artifact := keys["ArtifactName"]
 	_, matches := keys["matches"]
+	// A clean Trivy report may have no Results; it still names its artifact.
+	trivy := results || (schema && artifact)
 	switch {
-	case (results || schema) && matches:
+	case trivy && matches:
 		return nil, errors.New("scanner.result: has both Trivy (Results) and Grype (matches) keys")
-	case results || schema:
+	case trivy:
 		return parseTrivy(data, "scanner.result.")
 	case matches:
 		return parseGrypeDoc(data, "scanner.result.")

@@ -160,6 +160,7 @@ func TestParseUnrecognized(t *testing.T) {
 		{"cosign result empty object", PredicateCosignVuln, trivyInCosign(`{}`), "neither a Trivy report"},
 		{"cosign result a string", PredicateCosignVuln, trivyInCosign(`"CVE-1"`), "scanner.result: missing"},
 		{"cosign result spdx", PredicateCosignVuln, trivyInCosign(`{"spdxVersion":"SPDX-2.3","packages":[]}`), "neither a Trivy report"},
+		{"bare schema version", PredicateCosignVuln, trivyInCosign(`{"SchemaVersion":2}`), "neither a Trivy report"},
 		{"trivy and grype keys", PredicateCosignVuln, trivyInCosign(`{"Results":[],"matches":[]}`), "both Trivy"},
 		{"trivy results not a list", PredicateCosignVuln, trivyInCosign(`{"SchemaVersion":2,"Results":{}}`), "Trivy report"},
 		{"trivy vulnerability without id", PredicateCosignVuln, trivyInCosign(`{"SchemaVersion":2,"Results":[{"Vulnerabilities":[{"Severity":"HIGH"}]}]}`), "Results[0].Vulnerabilities[0].VulnerabilityID: empty"},
@@ -179,8 +180,9 @@ func TestParseUnrecognized(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, err := Parse(tt.predicateType, []byte(tt.doc))
-			if !errors.Is(err, ErrUnrecognized) {
-				t.Fatalf("Parse = %+v, %v; want an error wrapping ErrUnrecognized", s, err)
+			var ue *UnrecognizedError
+			if !errors.Is(err, ErrUnrecognized) || !errors.As(err, &ue) || ue.PredicateType != tt.predicateType {
+				t.Fatalf("Parse = %+v, %v; want an *UnrecognizedError for %s", s, err, tt.predicateType)
 			}
 			if s != nil {
 				t.Errorf("Parse returned a scan with its error: %+v", s)

@@ -40,6 +40,21 @@ func IsVulnPredicateType(predicateType string) bool {
 // unparseable attestation, never as zero findings.
 var ErrUnrecognized = errors.New("unrecognized vulnerability report")
 
+// UnrecognizedError is the error Parse returns; errors.Is(err,
+// ErrUnrecognized) holds for it.
+type UnrecognizedError struct {
+	PredicateType string
+	// Reason names the field that was missing or malformed.
+	Reason string
+}
+
+func (e *UnrecognizedError) Error() string {
+	return fmt.Sprintf("%v: predicate type %s: %s", ErrUnrecognized, e.PredicateType, e.Reason)
+}
+
+// Is makes errors.Is(err, ErrUnrecognized) true.
+func (e *UnrecognizedError) Is(target error) bool { return target == ErrUnrecognized }
+
 // Severity is a normalised severity.
 type Severity string
 
@@ -187,7 +202,8 @@ func kindOf(predicateType string) predicateKind {
 }
 
 // Parse reads the predicate of an attestation of type predicateType. Every
-// error wraps ErrUnrecognized and names what was wrong. Parse never panics on
+// error is an *UnrecognizedError (errors.Is ErrUnrecognized) naming what was
+// wrong. Parse never panics on
 // hostile input; the caller bounds its size.
 func Parse(predicateType string, predicate []byte) (*Scan, error) {
 	var (
@@ -202,11 +218,11 @@ func Parse(predicateType string, predicate []byte) (*Scan, error) {
 	case kindInToto:
 		s, err = parseInToto(predicate)
 	default:
-		return nil, fmt.Errorf("%w: predicate type %q is not a vulnerability scan (expected one of %s)",
-			ErrUnrecognized, predicateType, strings.Join(PredicateTypes, ", "))
+		return nil, &UnrecognizedError{PredicateType: predicateType,
+			Reason: "not a vulnerability scan (expected one of " + strings.Join(PredicateTypes, ", ") + ")"}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: predicate type %s: %v", ErrUnrecognized, predicateType, err)
+		return nil, &UnrecognizedError{PredicateType: predicateType, Reason: err.Error()}
 	}
 	s.PredicateType = predicateType
 	return s, nil

@@ -12,11 +12,20 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/security-gate/security-gate/test/e2e/framework"
 )
 
 // env is the control plane shared by every test of the suite.
 var env *framework.Env
+
+// gateBin is our controller's binary, and gate its running replica; empty
+// and nil while the tree has no cmd/controller or config/ yet.
+var (
+	gateBin string
+	gate    *framework.GateController
+)
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
@@ -65,5 +74,25 @@ func setup(ctx context.Context) error {
 	if err := env.StartRegistry(); err != nil {
 		return fmt.Errorf("start registry: %w", err)
 	}
+	if !env.HasGateController() {
+		log.Printf("e2e: no cmd/controller or config/*.yaml: the security-gate scenarios will be skipped")
+		return nil
+	}
+	if err := env.InstallGate(ctx); err != nil {
+		return fmt.Errorf("install security-gate: %w", err)
+	}
+	if _, err := env.Kube.CoreV1().ServiceAccounts(framework.GateNamespace).Get(ctx, framework.GateServiceAccount, metav1.GetOptions{}); err != nil {
+		log.Printf("e2e: config/ defines no ServiceAccount %s/%s yet (%v): the security-gate scenarios will be skipped",
+			framework.GateNamespace, framework.GateServiceAccount, err)
+		return nil
+	}
+	bin, err := env.BuildGateController(ctx)
+	if err != nil {
+		return err
+	}
+	if gate, err = env.StartGateController(ctx, bin, "security-gate-controller", true); err != nil {
+		return err
+	}
+	gateBin = bin
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"log"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -23,7 +25,7 @@ import (
 )
 
 // repoRoot is the module root, two levels above this package.
-func repoRoot(t testing.TB) string {
+func repoRoot() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
@@ -40,7 +42,7 @@ func newCLI(t *testing.T, name, envVar string) *cosignCLI {
 	t.Helper()
 	p := os.Getenv(envVar)
 	if p == "" {
-		p = filepath.Join(repoRoot(t), ".cache", "bin", name)
+		p = filepath.Join(repoRoot(), ".cache", "bin", name)
 	}
 	if _, err := os.Stat(p); err != nil {
 		t.Fatalf("%s: %v; build it with hack/build-test-tools.sh (or set %s)", name, err, envVar)
@@ -91,7 +93,7 @@ func (c *cosignCLI) try(args ...string) (string, error) {
 func startRegistry(t *testing.T, referrers bool) string {
 	t.Helper()
 	var opts []registry.Option
-	opts = append(opts, registry.Logger(discardLogger()))
+	opts = append(opts, registry.Logger(log.New(io.Discard, "", 0)))
 	if referrers {
 		opts = append(opts, registry.WithReferrersSupport(true))
 	}

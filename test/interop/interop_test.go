@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/security-gate/security-gate/pkg/apis/securitygate/v1alpha1"
 	"github.com/security-gate/security-gate/pkg/gate"
@@ -107,6 +109,7 @@ func expectPass(t *testing.T, res gate.ImageResult, err error) {
 	if !res.Verified || bad {
 		t.Errorf("want pass, got %s", describe(res))
 	}
+	t.Log(describe(res))
 }
 
 // expectViolation wants a decided failure with a violation for every check
@@ -119,6 +122,7 @@ func expectViolation(t *testing.T, res gate.ImageResult, err error, want string,
 	if res.Verified {
 		t.Errorf("want verified=false, got %s", describe(res))
 	}
+	t.Log(describe(res))
 	for _, c := range checks {
 		found := false
 		for _, f := range res.Findings {
@@ -152,12 +156,12 @@ var layouts = []layout{
 		}},
 }
 
-func clis(t *testing.T) map[string]*cosignCLI {
-	return map[string]*cosignCLI{"cosign2": newCLI(t, "cosign2", "COSIGN2"), "cosign3": newCLI(t, "cosign3", "COSIGN3")}
+// cliFor returns the named CLI with a fresh HOME for this (sub)test.
+func cliFor(t *testing.T, name string) *cosignCLI {
+	return newCLI(t, name, strings.ToUpper(name))
 }
 
 func TestKeyLayouts(t *testing.T) {
-	cs := clis(t)
 	dir := t.TempDir()
 	right, wrong := newKeyPair(t, dir, "right"), newKeyPair(t, dir, "wrong")
 	sc, tr := offlineSigning(t, dir)
@@ -166,7 +170,7 @@ func TestKeyLayouts(t *testing.T) {
 
 	for i, l := range layouts {
 		t.Run(l.name, func(t *testing.T) {
-			c, host := cs[l.cli], hosts[l.referrers]
+			c, host := cliFor(t, l.cli), hosts[l.referrers]
 			signed := pushImage(t, host, fmt.Sprintf("app%d/signed", i))
 			unsigned := pushImage(t, host, fmt.Sprintf("app%d/unsigned", i))
 			flags := l.args(sc, tr)
@@ -195,7 +199,6 @@ func TestKeyLayouts(t *testing.T) {
 
 func TestKeyless(t *testing.T) {
 	const issuer, subject = "https://issuer.invalid", "builder@example.com"
-	cs := clis(t)
 	dir := t.TempDir()
 	ca, otherCA := newCA(t, "local fulcio"), newCA(t, "other fulcio")
 	id := ca.issue(t, dir, subject, issuer)
@@ -220,7 +223,7 @@ func TestKeyless(t *testing.T) {
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c := cs[tc.cli]
+			c := cliFor(t, tc.cli)
 			img := pushImage(t, host, fmt.Sprintf("keyless%d/app", i))
 			c.run(t, append(append([]string{"sign", "--key", id.keyPath}, tc.flags...), img)...)
 			c.run(t, append(append([]string{"attest", "--key", id.keyPath, "--type", "vuln", "--predicate", pred}, tc.flags...), img)...)
@@ -238,5 +241,55 @@ func TestKeyless(t *testing.T) {
 				expectViolation(t, res, err, "", gate.CheckImageSignature, gate.CheckAttestation)
 			})
 		})
+	}
+}
+
+// TestCopiedClassicSignature copies cosign v2's .sig and .att tags of image A
+// onto image B's tags in the same repository: B must not verify, since the
+// signed payload names A's digest.
+func TestCopiedClassicSignature(t *testing.T) {
+	dir := t.TempDir()
+	k := newKeyPair(t, dir, "k")
+	pred := writeFile(t, dir, "vuln.json", vulnPredicate(time.Now()))
+	host := startRegistry(t, true)
+	c := cliFor(t, "cosign2")
+	a := pushImage(t, host, "copy/a")
+	c.run(t, "sign", "--key", k.keyPath, "--tlog-upload=false", a)
+	c.run(t, "attest", "--key", k.keyPath, "--tlog-upload=false", "--type", "vuln", "--predicate", pred, a)
+	b := pushImage(t, host, "copy/a") // same repository, different image
+	if a == b {
+		t.Fatal("random images collided")
+	}
+	for _, suffix := range []string{".sig", ".att"} {
+		copyTag(t, classicTag(t, a, suffix), classicTag(t, b, suffix))
+	}
+	res, err := verifyImage(t, policy(keyAuthority(k.pub), false), a)
+	expectPass(t, res, err)
+	res, err = verifyImage(t, policy(keyAuthority(k.pub), false), b)
+	expectViolation(t, res, err, "", gate.CheckImageSignature, gate.CheckAttestation)
+}
+
+// classicTag is cosign's tag for a digest: repo:sha256-<hex><suffix>.
+func classicTag(t *testing.T, digestRef, suffix string) name.Tag {
+	t.Helper()
+	d, err := name.NewDigest(digestRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.Context().Tag(strings.Replace(d.DigestStr(), ":", "-", 1) + suffix)
+}
+
+func copyTag(t *testing.T, from, to name.Tag) {
+	t.Helper()
+	desc, err := remote.Get(from)
+	if err != nil {
+		t.Fatalf("get %s: %v", from, err)
+	}
+	img, err := desc.Image()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(to, img); err != nil {
+		t.Fatalf("write %s: %v", to, err)
 	}
 }

@@ -61,69 +61,74 @@ func Filter(obj interface{}) bool {
 // NewController returns the constructor sharedmain runs.
 func NewController(opts Options) func(context.Context, configmap.Watcher) *controller.Impl {
 	return func(ctx context.Context, cmw configmap.Watcher) *controller.Impl {
-		logger := logging.FromContext(ctx)
-		kube := kubeclient.Get(ctx)
-		src := &pipelinerunresolver.Listers{
-			PipelineRunLister:       pipelineruninformer.Get(ctx).Lister(),
-			PipelineLister:          pipelineinformer.Get(ctx).Lister(),
-			TaskLister:              taskinformer.Get(ctx).Lister(),
-			StepActionLister:        stepactioninformer.Get(ctx).Lister(),
-			ResolutionRequestLister: resolutionrequestinformer.Get(ctx).Lister(),
-		}
-		caches := &cacheHolder{}
-		r := &Reconciler{
-			Clock:           opts.Clock,
-			Source:          src,
-			Policies:        opts.Policies,
-			NewEngine:       opts.NewEngine,
-			NewVerifier:     opts.NewVerifier,
-			Keychain:        opts.Keychain,
-			SystemNamespace: system.Namespace(),
-			BaseContext:     ctx,
-			jobs:            newJobs(),
-		}
-		if r.Clock == nil {
-			r.Clock = clock.RealClock{}
-		}
-		if r.Policies == nil {
-			r.Policies = NewAPIPolicyGetter(ctx)
-		}
-		if r.NewEngine == nil {
-			r.NewEngine = func(o gate.Options) Engine { return gate.New(o) }
-		}
-		if r.Keychain == nil {
-			r.Keychain = K8sChain(kube, system.Namespace(), controllerServiceAccount())
-		}
-		if r.NewVerifier == nil {
-			r.NewVerifier = DefaultVerifier(kube, caches, r.Clock)
-		}
-		m, err := newMetrics(nil, caches.stats)
-		if err != nil {
-			logger.Errorw("metrics disabled", "error", err)
-		}
-		r.metrics = m
-
-		store := config.NewStore(logger.Named("config-store"))
-		store.WatchConfigs(cmw)
-
-		impl := customrunreconciler.NewImpl(ctx, r, func(*controller.Impl) controller.Options {
-			return controller.Options{
-				AgentName:   ControllerName,
-				ConfigStore: store,
-				// Without it a newly elected leader enqueues every CustomRun
-				// of the cluster, not only the gate's.
-				PromoteFilterFunc: Filter,
-			}
-		})
-		r.Enqueue = impl.EnqueueKey
-		if _, err := runinformer.Get(ctx).Informer().AddEventHandler(cache.FilteringResourceEventHandler{
-			FilterFunc: Filter,
-			Handler:    controller.HandleAll(impl.Enqueue),
-		}); err != nil {
-			logger.Panicf("registering the CustomRun event handler: %v", err)
-		}
+		impl, _ := newImpl(ctx, cmw, opts)
 		return impl
 	}
+}
+
+func newImpl(ctx context.Context, cmw configmap.Watcher, opts Options) (*controller.Impl, *Reconciler) {
+	logger := logging.FromContext(ctx)
+	kube := kubeclient.Get(ctx)
+	src := &pipelinerunresolver.Listers{
+		PipelineRunLister:       pipelineruninformer.Get(ctx).Lister(),
+		PipelineLister:          pipelineinformer.Get(ctx).Lister(),
+		TaskLister:              taskinformer.Get(ctx).Lister(),
+		StepActionLister:        stepactioninformer.Get(ctx).Lister(),
+		ResolutionRequestLister: resolutionrequestinformer.Get(ctx).Lister(),
+	}
+	caches := &cacheHolder{}
+	r := &Reconciler{
+		Clock:           opts.Clock,
+		Source:          src,
+		Policies:        opts.Policies,
+		NewEngine:       opts.NewEngine,
+		NewVerifier:     opts.NewVerifier,
+		Keychain:        opts.Keychain,
+		SystemNamespace: system.Namespace(),
+		BaseContext:     ctx,
+		jobs:            newJobs(),
+	}
+	if r.Clock == nil {
+		r.Clock = clock.RealClock{}
+	}
+	if r.Policies == nil {
+		r.Policies = NewAPIPolicyGetter(ctx)
+	}
+	if r.NewEngine == nil {
+		r.NewEngine = func(o gate.Options) Engine { return gate.New(o) }
+	}
+	if r.Keychain == nil {
+		r.Keychain = K8sChain(kube, system.Namespace(), controllerServiceAccount())
+	}
+	if r.NewVerifier == nil {
+		r.NewVerifier = DefaultVerifier(kube, caches, r.Clock)
+	}
+	m, err := newMetrics(nil, caches.stats)
+	if err != nil {
+		logger.Errorw("metrics disabled", "error", err)
+	}
+	r.metrics = m
+
+	store := config.NewStore(logger.Named("config-store"))
+	store.WatchConfigs(cmw)
+
+	impl := customrunreconciler.NewImpl(ctx, r, func(*controller.Impl) controller.Options {
+		return controller.Options{
+			AgentName:   ControllerName,
+			ConfigStore: store,
+			// Without it a newly elected leader enqueues every CustomRun
+			// of the cluster, not only the gate's.
+			PromoteFilterFunc: Filter,
+		}
+	})
+	r.Enqueue = impl.EnqueueKey
+	if _, err := runinformer.Get(ctx).Informer().AddEventHandler(cache.FilteringResourceEventHandler{
+		FilterFunc: Filter,
+		Handler:    controller.HandleAll(impl.Enqueue),
+	}); err != nil {
+		logger.Panicf("registering the CustomRun event handler: %v", err)
+	}
+	return impl, r
 }
 
 // controllerServiceAccount is the controller's own service account, whose

@@ -1,0 +1,280 @@
+package pipelinerunresolver
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"testing"
+
+	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
+	resv1beta1 "github.com/tektoncd/pipeline/pkg/apis/resolution/v1beta1"
+	fakepipeline "github.com/tektoncd/pipeline/pkg/client/clientset/versioned/fake"
+	fakeresolution "github.com/tektoncd/pipeline/pkg/client/resolution/clientset/versioned/fake"
+	"github.com/tektoncd/pipeline/pkg/resolution/resource"
+	"github.com/tektoncd/pipeline/test/parse"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"knative.dev/pkg/apis"
+	duckv1 "knative.dev/pkg/apis/duck/v1"
+
+	"github.com/security-gate/security-gate/pkg/gate"
+)
+
+const (
+	hexA = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	hexB = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+)
+
+func prWithBundles(t *testing.T) *v1.PipelineRun {
+	t.Helper()
+	pr := parse.MustParseV1PipelineRun(t, `
+metadata: {name: release-42, namespace: ci, uid: pr-uid}
+spec:
+  pipelineRef:
+    resolver: bundles
+    params:
+    - {name: bundle, value: registry.example.com/pipelines:v1}
+    - {name: name, value: release}
+    - {name: kind, value: pipeline}
+`)
+	pr.Status.PipelineSpec = &v1.PipelineSpec{Tasks: []v1.PipelineTask{{
+		Name: "build",
+		TaskRef: &v1.TaskRef{ResolverRef: v1.ResolverRef{Resolver: "bundles", Params: v1.Params{
+			{Name: "bundle", Value: *v1.NewStructuredValues("registry.example.com/tasks:v2")},
+			{Name: "name", Value: *v1.NewStructuredValues("build")},
+			{Name: "kind", Value: *v1.NewStructuredValues("task")},
+		}}},
+	}}}
+	pr.Status.Provenance = &v1.Provenance{RefSource: &v1.RefSource{
+		URI: "registry.example.com/pipelines:v1", Digest: map[string]string{"sha256": hexB}, EntryPoint: "release"}}
+	return pr
+}
+
+func rr(name string, owner *v1.PipelineRun, params v1.Params, data string, src *v1.RefSource, status corev1.ConditionStatus) *resv1beta1.ResolutionRequest {
+	r := &resv1beta1.ResolutionRequest{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ci", Labels: map[string]string{"resolution.tekton.dev/type": "bundles"}},
+		Spec:       resv1beta1.ResolutionRequestSpec{Params: params},
+		Status: resv1beta1.ResolutionRequestStatus{
+			Status:                        duckv1.Status{Conditions: duckv1.Conditions{{Type: apis.ConditionSucceeded, Status: status}}},
+			ResolutionRequestStatusFields: resv1beta1.ResolutionRequestStatusFields{Data: base64.StdEncoding.EncodeToString([]byte(data)), RefSource: src},
+		},
+	}
+	if owner != nil {
+		r.OwnerReferences = []metav1.OwnerReference{{APIVersion: "tekton.dev/v1", Kind: "PipelineRun", Name: owner.Name, UID: owner.UID, Controller: ptr(true)}}
+	}
+	return r
+}
+
+func ptr[T any](v T) *T { return &v }
+
+const taskV1beta1 = `apiVersion: tekton.dev/v1beta1
+kind: Task
+metadata: {name: build}
+spec:
+  steps:
+  - name: compile
+    image: registry.example.com/go@sha256:` + hexA + `
+`
+
+const pipelineV1 = `apiVersion: tekton.dev/v1
+kind: Pipeline
+metadata: {name: release}
+spec:
+  tasks:
+  - name: build
+    taskRef: {resolver: bundles, params: [{name: bundle, value: registry.example.com/tasks:v2}, {name: name, value: build}]}
+`
+
+func taskRRName(t *testing.T, pr *v1.PipelineRun) string {
+	t.Helper()
+	n, err := resource.GenerateDeterministicNameFromSpec("bundles", "ci/release-42-build",
+		&resv1beta1.ResolutionRequestSpec{Params: pr.Status.PipelineSpec.Tasks[0].TaskRef.Params})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func newSource(objs []runtime.Object, rrs ...*resv1beta1.ResolutionRequest) *Clients {
+	var ro []runtime.Object
+	for _, r := range rrs {
+		ro = append(ro, r)
+	}
+	return &Clients{Tekton: fakepipeline.NewSimpleClientset(objs...), Resolution: fakeresolution.NewSimpleClientset(ro...)}
+}
+
+func TestResolve(t *testing.T) {
+	ctx := context.Background()
+	pr := prWithBundles(t)
+	taskRef := gate.Ref{Kind: gate.KindTask, Name: "build", Namespace: "ci", Resolver: "bundles", PipelineTask: "build",
+		Params: map[string]string{"bundle": "registry.example.com/tasks:v2", "name": "build", "kind": "task"},
+		Bundle: "registry.example.com/tasks:v2", Subject: "pipelinerun/ci/release-42 task=build"}
+	pipeRef := gate.Ref{Kind: gate.KindPipeline, Name: "release", Namespace: "ci", Resolver: "bundles",
+		Params: map[string]string{"bundle": "registry.example.com/pipelines:$(params.version)", "name": "release", "kind": "pipeline"},
+		Subject: "pipelinerun/ci/release-42"}
+	taskSrc := &v1.RefSource{URI: "registry.example.com/tasks:v2", Digest: map[string]string{"sha256": hexA}, EntryPoint: "build"}
+	localTask := &v1.Task{ObjectMeta: metav1.ObjectMeta{Name: "lint", Namespace: "ci"}}
+	otherNSTask := &v1.Task{ObjectMeta: metav1.ObjectMeta{Name: "lint", Namespace: "other"}}
+
+	for _, tc := range []struct {
+		name       string
+		pr         *v1.PipelineRun
+		objs       []runtime.Object
+		rrs        []*resv1beta1.ResolutionRequest
+		ref        gate.Ref
+		wantErr    string
+		wantIs     error
+		wantDigest string
+		wantImage  string
+	}{{
+		name:       "bundle task at the digest Tekton resolved (v1beta1 converted)",
+		pr:         pr,
+		rrs:        []*resv1beta1.ResolutionRequest{rr(taskRRName(t, pr), pr, pr.Status.PipelineSpec.Tasks[0].TaskRef.Params, taskV1beta1, taskSrc, corev1.ConditionTrue)},
+		ref:        taskRef,
+		wantDigest: "registry.example.com/tasks@sha256:" + hexA,
+		wantImage:  "registry.example.com/go@sha256:" + hexA,
+	}, {
+		name:    "request not finished",
+		pr:      pr,
+		rrs:     []*resv1beta1.ResolutionRequest{rr(taskRRName(t, pr), pr, nil, taskV1beta1, taskSrc, corev1.ConditionUnknown)},
+		ref:     taskRef,
+		wantIs:  ErrNotResolvedYet,
+		wantErr: "resolution not finished",
+	}, {
+		name:    "request failed",
+		pr:      pr,
+		rrs:     []*resv1beta1.ResolutionRequest{rr(taskRRName(t, pr), pr, nil, taskV1beta1, taskSrc, corev1.ConditionFalse)},
+		ref:     taskRef,
+		wantErr: "failed",
+	}, {
+		name:    "content of the wrong kind",
+		pr:      pr,
+		rrs:     []*resv1beta1.ResolutionRequest{rr(taskRRName(t, pr), pr, nil, pipelineV1, taskSrc, corev1.ConditionTrue)},
+		ref:     taskRef,
+		wantErr: `content is kind "Pipeline"`,
+	}, {
+		name:    "no digest recorded",
+		pr:      pr,
+		rrs:     []*resv1beta1.ResolutionRequest{rr(taskRRName(t, pr), pr, nil, taskV1beta1, &v1.RefSource{URI: "registry.example.com/tasks:v2"}, corev1.ConditionTrue)},
+		ref:     taskRef,
+		wantErr: "no sha256 digest",
+	}, {
+		name: "pipelineRef found through the run's provenance",
+		pr:   pr,
+		rrs: []*resv1beta1.ResolutionRequest{rr("bundles-0123", pr, nil, pipelineV1,
+			&v1.RefSource{URI: "registry.example.com/pipelines:v1", Digest: map[string]string{"sha256": hexB}, EntryPoint: "release"}, corev1.ConditionTrue)},
+		ref:        pipeRef,
+		wantDigest: "registry.example.com/pipelines@sha256:" + hexB,
+	}, {
+		name: "a request of another PipelineRun is never used",
+		pr:   pr,
+		rrs: []*resv1beta1.ResolutionRequest{rr("bundles-0123", &v1.PipelineRun{ObjectMeta: metav1.ObjectMeta{Name: "other", UID: "other-uid"}}, nil, pipelineV1,
+			&v1.RefSource{URI: "registry.example.com/pipelines:v1", Digest: map[string]string{"sha256": hexB}, EntryPoint: "release"}, corev1.ConditionTrue)},
+		ref:     pipeRef,
+		wantErr: "no ResolutionRequest of pipelinerun/ci/release-42",
+	}, {
+		name:    "remote ref without an owning PipelineRun",
+		ref:     taskRef,
+		wantIs:  gate.ErrUnsupported,
+		wantErr: "has none",
+	}, {
+		name:    "remote StepAction is resolved only after the gate",
+		pr:      pr,
+		ref:     gate.Ref{Kind: gate.KindStepAction, Name: "x", Resolver: "git", Subject: "s"},
+		wantIs:  gate.ErrUnsupported,
+		wantErr: "after the gate",
+	}, {
+		name:    "legacy bundle field",
+		pr:      pr,
+		ref:     gate.Ref{Kind: gate.KindTask, Name: "x", Bundle: "registry.example.com/t:1", Subject: "s"},
+		wantIs:  gate.ErrUnsupported,
+		wantErr: "legacy bundle field",
+	}, {
+		name: "task by name from the run's namespace",
+		pr:   pr,
+		objs: []runtime.Object{localTask, otherNSTask},
+		ref:  gate.Ref{Kind: gate.KindTask, Name: "lint", Namespace: "ci", Subject: "s"},
+	}, {
+		name:    "task by name missing",
+		pr:      pr,
+		ref:     gate.Ref{Kind: gate.KindTask, Name: "lint", Namespace: "ci", Subject: "s"},
+		wantIs:  gate.ErrNotFound,
+		wantErr: "Task ci/lint: not found",
+	}, {
+		name:    "another namespace is refused",
+		pr:      pr,
+		objs:    []runtime.Object{otherNSTask},
+		ref:     gate.Ref{Kind: gate.KindTask, Name: "lint", Namespace: "other", Subject: "s"},
+		wantErr: "only use objects of its own namespace",
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := New(newSource(tc.objs, tc.rrs...), "ci", tc.pr)
+			got, err := r.Resolve(ctx, tc.ref)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error = %v, want one containing %q", err, tc.wantErr)
+				}
+				if tc.wantIs != nil && !errors.Is(err, tc.wantIs) {
+					t.Errorf("error %v is not %v", err, tc.wantIs)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.BundleDigest != tc.wantDigest {
+				t.Errorf("BundleDigest = %q, want %q", got.BundleDigest, tc.wantDigest)
+			}
+			if tc.wantImage != "" {
+				task, ok := got.Object.(*v1.Task)
+				if !ok || task.Kind != "Task" || task.APIVersion != "tekton.dev/v1" || task.Spec.Steps[0].Image != tc.wantImage {
+					t.Errorf("object = %#v, want a v1 Task running %s", got.Object, tc.wantImage)
+				}
+			}
+			if tc.ref.Resolver == "bundles" {
+				pin, err := r.PinBundle(ctx, tc.ref)
+				if err != nil || pin != tc.wantDigest {
+					t.Errorf("PinBundle = %q, %v; want %q", pin, err, tc.wantDigest)
+				}
+			}
+		})
+	}
+}
+
+func TestForPipelineRun(t *testing.T) {
+	ctx := context.Background()
+	pending := prWithBundles(t)
+	pending.Status.PipelineSpec = nil
+	if _, _, err := ForPipelineRun(ctx, newSource([]runtime.Object{pending}), "ci", "release-42", nil); !errors.Is(err, ErrPipelineSpecPending) {
+		t.Errorf("pending run: error %v, want ErrPipelineSpecPending", err)
+	}
+	if _, _, err := ForPipelineRun(ctx, newSource(nil), "ci", "nope", nil); err == nil || !strings.Contains(err.Error(), "pipelinerun/ci/nope") {
+		t.Errorf("missing run: error %v, want one naming pipelinerun/ci/nope", err)
+	}
+	in, res, err := ForPipelineRun(ctx, newSource([]runtime.Object{prWithBundles(t)}), "ci", "release-42", []string{"registry.example.com/app@sha256:" + hexA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(in.Objects) != 1 || len(in.Images) != 1 || res == nil {
+		t.Fatalf("input %+v resolver %v", in, res)
+	}
+	if pr := in.Objects[0].(*v1.PipelineRun); pr.Kind != "PipelineRun" || pr.APIVersion != "tekton.dev/v1" {
+		t.Errorf("TypeMeta not set: %+v", pr.TypeMeta)
+	}
+}
+
+func TestDecodeStepAction(t *testing.T) {
+	obj, err := decodeObject(context.Background(), []byte("apiVersion: tekton.dev/v1beta1\nkind: StepAction\nmetadata: {name: s}\nspec: {image: busybox}\n"), gate.KindStepAction)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, ok := obj.(*v1beta1.StepAction); !ok || s.Spec.Image != "busybox" {
+		t.Errorf("got %#v", obj)
+	}
+	if _, err := decodeObject(context.Background(), []byte("apiVersion: example.com/v1\nkind: Task\n"), gate.KindTask); err == nil {
+		t.Error("a Task of a foreign API group decoded")
+	}
+}
