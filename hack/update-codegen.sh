@@ -30,7 +30,8 @@ BOILERPLATE="${ROOT}/hack/boilerplate.go.txt"
 # Build the pinned generators (a no-op when they are up to date).
 (
 	cd "${REPO_ROOT}/hack/tools"
-	GOBIN="${TOOLS_BIN}" GOFLAGS=-mod=mod go install \
+	# -mod=readonly: building must never rewrite the tools module.
+	GOBIN="${TOOLS_BIN}" GOFLAGS="${GOFLAGS:+${GOFLAGS} }-mod=readonly" go install \
 		k8s.io/code-generator/cmd/deepcopy-gen \
 		k8s.io/code-generator/cmd/client-gen \
 		k8s.io/code-generator/cmd/lister-gen \

@@ -370,3 +370,19 @@ func TestLocator(t *testing.T) {
 		}
 	}
 }
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, io.ErrClosedPipe }
+
+// TestVerifyUnwritableOutput: a pass that cannot be reported is not a pass.
+func TestVerifyUnwritableOutput(t *testing.T) {
+	for _, format := range []string{"text", "json", "junit", "sarif"} {
+		var stderr strings.Builder
+		code := run([]string{"verify", "--policy", p("policy.yaml"), "-f", p("compliant-inline.yaml"), "-o", format},
+			strings.NewReader(""), failingWriter{}, &stderr)
+		if code != 2 || !strings.Contains(stderr.String(), "writing the "+format+" report") {
+			t.Errorf("-o %s: exit %d, stderr %q; want exit 2 naming the failed write", format, code, stderr.String())
+		}
+	}
+}

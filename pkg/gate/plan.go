@@ -158,6 +158,9 @@ func (r *run) verifyPipelineRun(pr *v1.PipelineRun) {
 	r.checkNamespace(base, pr.Namespace, "PipelineRun")
 	var spec *v1.PipelineSpec
 	fromBundle := false
+	// The legacy-bundle annotation of an embedded pipelineSpec's tasks is on
+	// the PipelineRun; of a referenced pipeline's tasks, on the Pipeline.
+	meta := pr.ObjectMeta
 	switch {
 	case pr.Spec.PipelineSpec != nil:
 		spec = pr.Spec.PipelineSpec
@@ -175,6 +178,7 @@ func (r *run) verifyPipelineRun(pr *v1.PipelineRun) {
 			return
 		}
 		spec = &res.Object.(*v1.Pipeline).Spec
+		meta = res.Object.(*v1.Pipeline).ObjectMeta
 		fromBundle = ref.Bundle != ""
 	default:
 		r.finding(needSeverity(r.needPipelineContent()), CheckUnresolved, "", base, "PipelineRun has neither spec.pipelineRef nor spec.pipelineSpec: nothing to verify")
@@ -186,7 +190,7 @@ func (r *run) verifyPipelineRun(pr *v1.PipelineRun) {
 		r.errorf(CheckInput, "", base, false, "could not decide: applying the PipelineRun's parameters to the pipeline failed: %v", err)
 		return
 	}
-	r.verifyPipelineSpec(pipelineCtx{base: base, ns: pr.Namespace, pr: pr, meta: pr.ObjectMeta, fromBundle: fromBundle}, applied)
+	r.verifyPipelineSpec(pipelineCtx{base: base, ns: pr.Namespace, pr: pr, meta: meta, fromBundle: fromBundle}, applied)
 }
 
 func (r *run) verifyPipeline(p *v1.Pipeline) {

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -132,6 +133,8 @@ var invalid = []struct {
 	{"trustedRoot without data", "  authorities: [{name: a, keyless: {issuer: i, subject: s, trustedRoot: {}}}]\n", "spec.authorities[0].keyless.trustedRoot.data", "spec.authorities[0].keyless.trustedRoot: Invalid value: data is required"},
 	{"unknown bundle authority", "  bundles: {authorities: [nobody]}\n", "spec.bundles.authorities[0]", "spec: Invalid value: bundles.authorities: every name must be defined in spec.authorities"},
 	{"unknown image authority", "  authorities: [{name: a, keyless: {issuer: i, subject: s}}]\n  images: {authorities: [a, b]}\n", "spec.images.authorities[1]", "images.authorities: every name must be defined in spec.authorities"},
+	{"attestation without any authority", "  attestations: [{name: v, type: vuln}]\n", "spec.attestations[0].authorities", "spec: Invalid value: attestations[]: no authority may sign the attestation"},
+	{"attestation with an empty authority list", "  images: {authorities: []}\n  attestations: [{name: v, type: vuln, authorities: []}]\n", "spec.attestations[0].authorities", "no authority may sign the attestation"},
 	{"unknown attestation authority", "  authorities: [{name: a, keyless: {issuer: i, subject: s}}]\n  attestations: [{name: v, type: vuln, authorities: [b]}]\n", "spec.attestations[0].authorities[0]", "attestations[].authorities: every name must be defined in spec.authorities"},
 	{"exclude glob with tag", "  images: {exclude: ['registry.example.com/tools:v1']}\n", "spec.images.exclude[0]", "spec.images.exclude[0]: Invalid value"},
 	{"exclude glob with digest", "  images: {exclude: ['registry.example.com/tools@sha256:*']}\n", "spec.images.exclude[0]", "spec.images.exclude[0]: Invalid value"},
@@ -202,13 +205,17 @@ func TestSchemaGapsAreCoveredByValidate(t *testing.T) {
 	}
 }
 
+// signer defines an authority and makes it the images' (and so the
+// attestations') signer.
+const signer = "  authorities: [{name: a, keyless: {issuer: i, subject: s}}]\n  images: {authorities: [a]}\n"
+
 // valid lists policies both must accept, including every form the API allows.
 var valid = []struct{ name, spec string }{
 	{"empty spec", "  {}\n"},
 	{"keyless with regexps and a trusted root", "  authorities:\n  - name: ci\n    keyless:\n      issuerRegExp: 'https://token\\.actions\\.githubusercontent\\.com'\n      subjectRegExp: '^https://github\\.com/acme/.+$'\n      trustedRoot: {data: '{\"mediaType\": \"x\"}'}\n    ignoreSCT: true\n  images: {authorities: [ci]}\n"},
 	{"secretRef key", "  authorities: [{name: vault, key: {secretRef: {name: cosign-pub, key: cosign.pub}}}]\n  bundles: {required: true, authorities: [vault]}\n"},
-	{"attestation types", "  attestations:\n  - {name: a, type: vuln, maxAge: 1h30m}\n  - {name: b, type: slsaprovenance}\n  - {name: c, type: slsaprovenance1}\n  - {name: d, type: 'https://example.com/predicate/v1'}\n  - {name: e, type: cosign.sigstore.dev/attestation/vuln/v1, vulnerabilities: {deny: [low]}}\n  - {name: f, type: 'urn:example:predicate'}\n"},
-	{"exceptions", "  attestations:\n  - name: v\n    type: vuln\n    vulnerabilities:\n      deny: [Critical, ' high ']\n      ignoreUnfixed: true\n      exceptions:\n      - {id: CVE-1, expires: 2027-01-31, reason: r}\n      - {id: CVE-2, expires: '2027-01-31T10:00:00+02:00', reason: r, images: ['registry.example.com/app*', 'localhost:5000/x/[a-c]?']}\n"},
+	{"attestation types", signer + "  attestations:\n  - {name: a, type: vuln, maxAge: 1h30m}\n  - {name: b, type: slsaprovenance}\n  - {name: c, type: slsaprovenance1}\n  - {name: d, type: 'https://example.com/predicate/v1'}\n  - {name: e, type: cosign.sigstore.dev/attestation/vuln/v1, vulnerabilities: {deny: [low]}}\n  - {name: f, type: 'urn:example:predicate'}\n"},
+	{"exceptions", signer + "  attestations:\n  - name: v\n    type: vuln\n    vulnerabilities:\n      deny: [Critical, ' high ']\n      ignoreUnfixed: true\n      exceptions:\n      - {id: CVE-1, expires: 2027-01-31, reason: r}\n      - {id: CVE-2, expires: '2027-01-31T10:00:00+02:00', reason: r, images: ['registry.example.com/app*', 'localhost:5000/x/[a-c]?']}\n"},
 	{"explicit empty deny list and privileged", "  namespaces: {deny: []}\n  securityContext: {level: privileged}\n  mode: Warn\n  gateOrder: 'Off'\n"},
 }
 
@@ -284,7 +291,7 @@ func samples(t testing.TB, kind string) []struct {
 					out = append(out, struct {
 						name string
 						doc  []byte
-					}{rel + "#" + string(rune('0'+i)), []byte(doc)})
+					}{fmt.Sprintf("%s#%d", rel, i), []byte(doc)})
 				}
 			}
 			return nil

@@ -18,7 +18,7 @@ func TestFieldValuesAgree(t *testing.T) {
 		values   []string
 	}{{
 		name:     "attestation type",
-		template: "  attestations: [{name: a, type: %s}]\n",
+		template: signer + "  attestations: [{name: a, type: %s}]\n",
 		values: []string{
 			"vuln", "slsaprovenance", "slsaprovenance1", "Vuln", "sbom", "",
 			"https://slsa.dev/provenance/v1", "http://x", "https://", "https:/x", "https:x",
@@ -28,11 +28,11 @@ func TestFieldValuesAgree(t *testing.T) {
 		},
 	}, {
 		name:     "maxAge",
-		template: "  attestations: [{name: a, type: vuln, maxAge: %s}]\n",
+		template: signer + "  attestations: [{name: a, type: vuln, maxAge: %s}]\n",
 		values:   []string{"168h", "1h30m", "90s", "1.5h", "250ms", "0", "0s", "-1h", "7d", "1 h", "h", "1e3s"},
 	}, {
 		name:     "exception expires",
-		template: "  attestations: [{name: a, type: vuln, vulnerabilities: {exceptions: [{id: CVE-1, reason: r, expires: %s}]}}]\n",
+		template: signer + "  attestations: [{name: a, type: vuln, vulnerabilities: {exceptions: [{id: CVE-1, reason: r, expires: %s}]}}]\n",
 		values: []string{
 			"2027-01-31", "2027-02-28", "2028-02-29", "2027-02-29", "2027-13-01", "27-01-31",
 			"2027-01-31T10:00:00Z", "2027-01-31T10:00:00.5Z", "2027-01-31T10:00:00+02:00",
@@ -40,7 +40,7 @@ func TestFieldValuesAgree(t *testing.T) {
 		},
 	}, {
 		name:     "severity",
-		template: "  attestations: [{name: a, type: vuln, vulnerabilities: {deny: [%s]}}]\n",
+		template: signer + "  attestations: [{name: a, type: vuln, vulnerabilities: {deny: [%s]}}]\n",
 		values:   []string{"CRITICAL", "critical", "High", " low ", "NEGLIGIBLE", "unknown", "SEVERE", "", "CRIT"},
 	}, {
 		name:     "exclude glob",

@@ -41,7 +41,7 @@ const ControllerName = "security-gate-controller"
 // Zero values select the production implementations.
 type Options struct {
 	Clock clock.PassiveClock
-	// Policies reads policies; default: the API server (dynamic client).
+	// Policies reads policies; default: informer listers (generated clients).
 	Policies PolicyGetter
 	// NewEngine builds the engine; default gate.New.
 	NewEngine func(gate.Options) Engine
@@ -92,7 +92,7 @@ func newImpl(ctx context.Context, cmw configmap.Watcher, opts Options) (*control
 		r.Clock = clock.RealClock{}
 	}
 	if r.Policies == nil {
-		r.Policies = NewAPIPolicyGetter(ctx)
+		r.Policies = NewListerPolicyGetter(ctx)
 	}
 	if r.NewEngine == nil {
 		r.NewEngine = func(o gate.Options) Engine { return gate.New(o) }

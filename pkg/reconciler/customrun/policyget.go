@@ -2,49 +2,50 @@ package customrun
 
 import (
 	"context"
-	"fmt"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/dynamic"
-	"knative.dev/pkg/injection/clients/dynamicclient"
 
 	"github.com/security-gate/security-gate/pkg/apis/securitygate/v1alpha1"
+	"github.com/security-gate/security-gate/pkg/client/clientset/versioned"
+	sgclient "github.com/security-gate/security-gate/pkg/client/injection/client"
+	csginformer "github.com/security-gate/security-gate/pkg/client/injection/informers/securitygate/v1alpha1/clustersecuritygate"
+	sginformer "github.com/security-gate/security-gate/pkg/client/injection/informers/securitygate/v1alpha1/securitygate"
+	listers "github.com/security-gate/security-gate/pkg/client/listers/securitygate/v1alpha1"
 )
 
-// apiPolicyGetter reads policies with a GET per run through the dynamic
-// client: a gate run is rare next to the informer traffic a watch costs,
-// and a GET never answers from a stale cache. (When the generated typed
-// clients and informers land, a lister-backed getter can replace it.)
-type apiPolicyGetter struct {
-	client dynamic.Interface
+// listerPolicyGetter reads policies from the informer caches, and on a
+// cache miss once more from the API server: a policy created just before the
+// run it governs must not fail that run as "not found" because the watch
+// has not delivered it yet. Returned objects are shared with the cache; the
+// reconciler deep-copies the spec before defaulting it.
+type listerPolicyGetter struct {
+	cluster    listers.ClusterSecurityGateLister
+	namespaced listers.SecurityGateLister
+	client     versioned.Interface
 }
 
-// NewAPIPolicyGetter returns a PolicyGetter backed by the injected dynamic client.
-func NewAPIPolicyGetter(ctx context.Context) PolicyGetter {
-	return &apiPolicyGetter{client: dynamicclient.Get(ctx)}
+// NewListerPolicyGetter returns the production PolicyGetter from injection.
+func NewListerPolicyGetter(ctx context.Context) PolicyGetter {
+	return &listerPolicyGetter{
+		cluster:    csginformer.Get(ctx).Lister(),
+		namespaced: sginformer.Get(ctx).Lister(),
+		client:     sgclient.Get(ctx),
+	}
 }
 
-func (g *apiPolicyGetter) ClusterSecurityGate(ctx context.Context, name string) (*v1alpha1.ClusterSecurityGate, error) {
-	u, err := g.client.Resource(v1alpha1.SchemeGroupVersion.WithResource("clustersecuritygates")).Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return nil, err
+func (g *listerPolicyGetter) ClusterSecurityGate(ctx context.Context, name string) (*v1alpha1.ClusterSecurityGate, error) {
+	p, err := g.cluster.Get(name)
+	if apierrors.IsNotFound(err) {
+		return g.client.SecuritygateV1alpha1().ClusterSecurityGates().Get(ctx, name, metav1.GetOptions{})
 	}
-	out := &v1alpha1.ClusterSecurityGate{}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(u.Object, out, true); err != nil {
-		return nil, fmt.Errorf("decoding ClusterSecurityGate %q: %w", name, err)
-	}
-	return out, nil
+	return p, err
 }
 
-func (g *apiPolicyGetter) SecurityGate(ctx context.Context, ns, name string) (*v1alpha1.SecurityGate, error) {
-	u, err := g.client.Resource(v1alpha1.SchemeGroupVersion.WithResource("securitygates")).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return nil, err
+func (g *listerPolicyGetter) SecurityGate(ctx context.Context, ns, name string) (*v1alpha1.SecurityGate, error) {
+	p, err := g.namespaced.SecurityGates(ns).Get(name)
+	if apierrors.IsNotFound(err) {
+		return g.client.SecuritygateV1alpha1().SecurityGates(ns).Get(ctx, name, metav1.GetOptions{})
 	}
-	out := &v1alpha1.SecurityGate{}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(u.Object, out, true); err != nil {
-		return nil, fmt.Errorf("decoding SecurityGate %s/%s: %w", ns, name, err)
-	}
-	return out, nil
+	return p, err
 }

@@ -105,7 +105,7 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		}
 	}
 	e.BinDir = filepath.Join(e.Root, ".cache", "bin")
-	for _, b := range []string{"etcd", "kube-apiserver", "tekton-controller", "tekton-resolvers"} {
+	for _, b := range []string{"etcd", "kube-apiserver"} {
 		if _, err := os.Stat(filepath.Join(e.BinDir, b)); err != nil {
 			return nil, fmt.Errorf("%s missing in %s: run hack/e2e-tools.sh first", b, e.BinDir)
 		}

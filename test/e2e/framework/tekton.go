@@ -5,6 +5,7 @@ package framework
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -71,6 +72,11 @@ func knativeEnv(ns, kubeconfig, leaderElection string) ([]string, error) {
 // ServiceAccount, and waits until each holds its leader-election leases.
 func (e *Env) StartTekton(ctx context.Context) error {
 	return e.timed("tekton processes", func() error {
+		for _, b := range []string{"tekton-controller", "tekton-resolvers"} {
+			if _, err := os.Stat(filepath.Join(e.BinDir, b)); err != nil {
+				return fmt.Errorf("%s missing in %s: run hack/e2e-tools.sh first", b, e.BinDir)
+			}
+		}
 		ckc, err := e.ServiceAccountKubeconfig(ctx, TektonNamespace, "tekton-pipelines-controller")
 		if err != nil {
 			return err

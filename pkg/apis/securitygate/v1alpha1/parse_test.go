@@ -69,7 +69,8 @@ func TestParsePolicyValid(t *testing.T) {
 		},
 	}, {
 		name: "unquoted date in expires stays a date",
-		in: header + "spec:\n  attestations:\n  - name: v\n    type: vuln\n    vulnerabilities:\n      exceptions:\n" +
+		in: header + "spec:\n  authorities: [{name: a, keyless: {issuer: i, subject: s}}]\n" +
+			"  attestations:\n  - name: v\n    type: vuln\n    authorities: [a]\n    vulnerabilities:\n      exceptions:\n" +
 			"      - {id: CVE-1, expires: 2027-01-31, reason: r}\n",
 		kind: KindClusterSecurityGate,
 		check: func(t *testing.T, p *Policy) {

@@ -103,6 +103,7 @@ const (
 //
 // +kubebuilder:validation:XValidation:rule="!has(self.bundles) || !has(self.bundles.authorities) || self.bundles.authorities.all(n, has(self.authorities) && self.authorities.exists(a, a.name == n))",message="bundles.authorities: every name must be defined in spec.authorities"
 // +kubebuilder:validation:XValidation:rule="!has(self.images) || !has(self.images.authorities) || self.images.authorities.all(n, has(self.authorities) && self.authorities.exists(a, a.name == n))",message="images.authorities: every name must be defined in spec.authorities"
+// +kubebuilder:validation:XValidation:rule="!has(self.attestations) || (has(self.images) && has(self.images.authorities) && size(self.images.authorities) > 0) || self.attestations.all(t, has(t.authorities) && size(t.authorities) > 0)",message="attestations[]: no authority may sign the attestation; set its authorities, or images.authorities"
 // +kubebuilder:validation:XValidation:rule="!has(self.attestations) || self.attestations.all(t, !has(t.authorities) || t.authorities.all(n, has(self.authorities) && self.authorities.exists(a, a.name == n)))",message="attestations[].authorities: every name must be defined in spec.authorities"
 type SecurityGateSpec struct {
 	// Mode is Enforce (default) or Warn: violations are reported as warnings

@@ -74,6 +74,11 @@ func (s *SecurityGateSpec) Validate(context.Context) *apis.FieldError {
 	for i := range s.Attestations {
 		a := &s.Attestations[i]
 		errs = errs.Also(a.validate(known).ViaFieldIndex("attestations", i))
+		if len(s.AttestationAuthorities(a)) == 0 {
+			// An attestation nobody is trusted to sign proves nothing.
+			errs = errs.Also(apis.ErrGeneric("no authority may sign this attestation: set it, or spec.images.authorities",
+				"authorities").ViaFieldIndex("attestations", i))
+		}
 		if a.Name == "" {
 			continue
 		}

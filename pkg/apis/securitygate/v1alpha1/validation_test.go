@@ -232,6 +232,10 @@ func TestValidateErrors(t *testing.T) {
 		mutate: func(s *SecurityGateSpec) { s.Attestations[0].Authorities = []string{"ci", "other"} },
 		want:   "invalid value: other: attestations[0].authorities[1]\nunknown authority; defined: ci, release, vault",
 	}, {
+		name:   "attestations nobody may sign",
+		mutate: func(s *SecurityGateSpec) { s.Images = nil },
+		want:   "no authority may sign this attestation: set it, or spec.images.authorities: attestations[1].authorities, attestations[2].authorities, attestations[3].authorities, attestations[4].authorities",
+	}, {
 		name:   "unparseable maxAge",
 		mutate: func(s *SecurityGateSpec) { s.Attestations[0].MaxAge = "7d" },
 		want:   "invalid value: 7d: attestations[0].maxAge\na positive Go duration such as 168h or 30m",

@@ -1,0 +1,183 @@
+//go:build bench
+
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+
+	"github.com/security-gate/security-gate/pkg/bundle"
+	"github.com/security-gate/security-gate/pkg/gate"
+	"github.com/security-gate/security-gate/pkg/gate/local"
+	secoci "github.com/security-gate/security-gate/pkg/oci"
+	"github.com/security-gate/security-gate/pkg/verify"
+)
+
+// Environment of TestBench (hack/bench.sh sets them).
+const (
+	envCLI     = "BENCH_SECURITY_GATE" // security-gate binary (default: go build it)
+	envCosign  = "BENCH_COSIGN"        // cosign v2 binary (default .cache/bin/cosign2)
+	envReport  = "BENCH_REPORT"        // also write the table to this file
+	envCLIRuns = "BENCH_CLI_RUNS"      // measured runs of (a), default 5
+	envRounds  = "BENCH_COSIGN_ROUNDS" // rounds of (c), default 3
+)
+
+// TestBench runs (a), (b) and (c) on one world and prints the table. It
+// fails only when something does not verify (or a negative control
+// passes), never because of a timing.
+func TestBench(t *testing.T) {
+	cli := binary(t, envCLI, "")
+	cosign := binary(t, envCosign, filepath.Join(repoRoot(t), ".cache", "bin", "cosign2"))
+	w := newWorld(t)
+	env := sealedEnv(t)
+
+	// (a) cold CLI processes. One run first, not measured: it checks the
+	// setup and loads the binary into the page cache, as a CI runner that
+	// has pulled the image would have it.
+	w.runCLI(t, cli, env)
+	w.cliNegativeControl(t, cli, env)
+	var a cliRuns
+	for i := 0; i < envInt(t, envCLIRuns, 5); i++ {
+		a.runs = append(a.runs, w.runCLI(t, cli, env))
+	}
+
+	// (b) warm, in-process: BenchmarkWarmPipeline's body, on this world.
+	cache := w.prime(t)
+	b := testing.Benchmark(func(b *testing.B) { warmPipeline(b, w, cache) })
+	if b.N == 0 {
+		t.Fatalf("BenchmarkWarmPipeline failed: %s", w.failure)
+	}
+
+	// (c) the cosign CLI loop. The negative control runs first, outside the
+	// measurement, and also loads cosign into the page cache.
+	w.cosignNegativeControl(t, cosign, env)
+	var c []cosignLoop
+	for i := 0; i < envInt(t, envRounds, 3); i++ {
+		c = append(c, w.runCosignLoop(t, cosign, env))
+	}
+
+	tab := newTable(a, b, c, cosign)
+	os.Stdout.WriteString(tab)
+	if p := os.Getenv(envReport); p != "" {
+		if err := os.WriteFile(p, []byte(tab), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkWarmPipeline is (b): the 40-image, 20-task PipelineRun verified
+// in-process with a verification cache primed once. Each op builds a new
+// verifier, resolver and engine as the CLI and the controller do per run;
+// the registry client and the cache are shared.
+//
+//	go test -tags bench -run '^$' -bench BenchmarkWarmPipeline ./test/bench
+func BenchmarkWarmPipeline(b *testing.B) {
+	w := newWorld(b)
+	cache := w.prime(b)
+	b.Run("40-images", func(b *testing.B) { warmPipeline(b, w, cache) })
+}
+
+// warmCache is a primed cache and the client that primed it.
+type warmCache struct {
+	cache  *verify.Cache
+	client *secoci.Client
+}
+
+// prime verifies the run once with a fresh cache.
+func (w *world) prime(tb testing.TB) warmCache {
+	tb.Helper()
+	c, err := secoci.New(secoci.Options{Keychain: authn.NewMultiKeychain(), Timeout: 30 * time.Second})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	wc := warmCache{cache: verify.NewCache(verify.DefaultCacheSize, verify.DefaultCacheTTL), client: c}
+	w.mustPass(tb, w.verifyOnce(tb, wc))
+	return wc
+}
+
+func warmPipeline(b *testing.B, w *world, wc warmCache) {
+	w.reg.ResetCounts()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		w.mustPass(b, w.verifyOnce(b, wc))
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e6, "ms/op")
+	b.ReportMetric(float64(w.reg.Requests())/float64(b.N), "requests/op")
+}
+
+// verifyOnce wires a run exactly as cmd/security-gate does for -f inputs.
+func (w *world) verifyOnce(tb testing.TB, wc warmCache) *gate.Report {
+	v, err := verify.New(w.spec, verify.Options{Client: wc.client, Cache: wc.cache})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	byName, err := local.New(w.objs)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e := gate.New(gate.Options{Resolver: gate.Chain(byName, bundle.NewResolver(v.Client())), Verifier: v})
+	return e.Verify(context.Background(), w.spec, gate.Input{Objects: w.objs})
+}
+
+func (w *world) mustPass(tb testing.TB, rep *gate.Report) {
+	if rep.Verdict != gate.VerdictPass || len(rep.VerifiedImages) != numImages {
+		// testing.Benchmark drops a failed benchmark's log: keep the reason.
+		w.failure = fmt.Sprintf("in-process verify: verdict %q, %d verified images, want %q and %d\nviolations: %+v\nerrors: %+v",
+			rep.Verdict, len(rep.VerifiedImages), gate.VerdictPass, numImages, rep.Violations, rep.Errors)
+		tb.Fatal(w.failure)
+	}
+}
+
+// binary returns the path in env var name, else def, else (def empty) a
+// security-gate built now.
+func binary(t *testing.T, name, def string) string {
+	t.Helper()
+	p := os.Getenv(name)
+	if p == "" && def == "" {
+		p = filepath.Join(t.TempDir(), "security-gate")
+		cmd := exec.Command("go", "build", "-o", p, "./cmd/security-gate")
+		cmd.Dir = repoRoot(t)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build ./cmd/security-gate: %v\n%s", err, out)
+		}
+		return p
+	}
+	if p == "" {
+		p = def
+	}
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("%s: %v (build it with hack/build-test-tools.sh, or set %s)", p, err, name)
+	}
+	return p
+}
+
+func repoRoot(t *testing.T) string {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		t.Fatal("cannot locate the repository")
+	}
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+func envInt(t *testing.T, name string, def int) int {
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		t.Fatalf("%s=%q: want a positive integer", name, s)
+	}
+	return n
+}

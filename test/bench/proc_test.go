@@ -1,0 +1,217 @@
+//go:build bench
+
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/security-gate/security-gate/pkg/gate"
+)
+
+// deadProxy is where the children's proxy variables point: nothing listens
+// there, so any request to a non-loopback address fails at once instead of
+// leaving the machine. Go (both CLIs) never proxies loopback addresses, so
+// the registry is reached directly.
+const deadProxy = "http://127.0.0.1:9"
+
+// procResult is one finished child process.
+type procResult struct {
+	wall      time.Duration
+	maxRSS    int64 // bytes
+	user, sys time.Duration
+	exit      int
+	stdout    []byte
+	stderr    []byte
+}
+
+// sealedEnv is a minimal environment for a child: an empty HOME and docker
+// config (no credentials), no TUF cache, the dead proxy.
+func sealedEnv(tb testing.TB) []string {
+	tb.Helper()
+	home := tb.TempDir()
+	for _, d := range []string{"docker", "tuf"} {
+		if err := os.MkdirAll(filepath.Join(home, d), 0o700); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return []string{
+		"PATH=/usr/bin:/bin",
+		"HOME=" + home,
+		"DOCKER_CONFIG=" + filepath.Join(home, "docker"),
+		"TUF_ROOT=" + filepath.Join(home, "tuf"),
+		"SIGSTORE_NO_CACHE=true",
+		"COSIGN_EXPERIMENTAL=0",
+		"NO_COLOR=1",
+		"HTTP_PROXY=" + deadProxy, "HTTPS_PROXY=" + deadProxy,
+		"http_proxy=" + deadProxy, "https_proxy=" + deadProxy,
+		"NO_PROXY=", "no_proxy=",
+	}
+}
+
+// runProc runs one child to completion and measures it: wall time from
+// start to exit, peak RSS and CPU time from its rusage.
+func runProc(env []string, dir, path string, args ...string) (procResult, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Env, cmd.Dir = env, dir
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	res := procResult{wall: time.Since(start), stdout: stdout.Bytes(), stderr: stderr.Bytes()}
+	var exitErr *exec.ExitError
+	if err != nil && !errors.As(err, &exitErr) {
+		return res, fmt.Errorf("%s: %w", path, err)
+	}
+	res.exit = cmd.ProcessState.ExitCode()
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		// Linux reports ru_maxrss in KiB (macOS in bytes).
+		unit := int64(1024)
+		if runtime.GOOS == "darwin" {
+			unit = 1
+		}
+		res.maxRSS = int64(ru.Maxrss) * unit
+		res.user = time.Duration(ru.Utime.Nano())
+		res.sys = time.Duration(ru.Stime.Nano())
+	}
+	return res, nil
+}
+
+// cliRuns is (a): `security-gate verify` as a user runs it.
+type cliRuns struct {
+	runs []procResult
+}
+
+func (w *world) cliArgs(policy string) []string {
+	return []string{"verify", "--policy", policy, "-f", w.runPath, "-o", "json", "--timeout", "1m"}
+}
+
+// runCLI runs security-gate once with the benchmark policy and checks its
+// answer: exit 0, verdict pass, all 40 images verified.
+func (w *world) runCLI(tb testing.TB, bin string, env []string) procResult {
+	tb.Helper()
+	res, err := runProc(env, w.dir, bin, w.cliArgs(w.policyPath)...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var rep gate.Report
+	if err := json.Unmarshal(res.stdout, &rep); err != nil {
+		tb.Fatalf("security-gate verify: exit %d, stdout is not a JSON report: %v\nstdout: %s\nstderr: %s", res.exit, err, res.stdout, res.stderr)
+	}
+	if res.exit != 0 || rep.Verdict != gate.VerdictPass || len(rep.VerifiedImages) != numImages || rep.Summary.Images != numImages {
+		tb.Fatalf("security-gate verify: exit %d, verdict %q, %d images, %d verified; want exit 0, %q, %d verified\nviolations: %+v\nerrors: %+v\nstderr: %s",
+			res.exit, rep.Verdict, rep.Summary.Images, len(rep.VerifiedImages), gate.VerdictPass, numImages, rep.Violations, rep.Errors, res.stderr)
+	}
+	return res
+}
+
+// cliNegativeControl: the same run against a policy trusting a key that
+// signed nothing must fail with image-signature violations (exit 1), so the
+// timed runs cannot be passing by accident.
+func (w *world) cliNegativeControl(tb testing.TB, bin string, env []string) {
+	tb.Helper()
+	res, err := runProc(env, w.dir, bin, w.cliArgs(w.otherPolicyPath)...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var rep gate.Report
+	if err := json.Unmarshal(res.stdout, &rep); err != nil {
+		tb.Fatalf("negative control: stdout is not a JSON report: %v\nstderr: %s", err, res.stderr)
+	}
+	sigs := 0
+	for _, f := range rep.Violations {
+		if f.Check == gate.CheckImageSignature {
+			sigs++
+		}
+	}
+	if res.exit != 1 || rep.Verdict != gate.VerdictFail || sigs < numImages {
+		tb.Fatalf("negative control (policy trusting another key): exit %d, verdict %q, %d image-signature violations; want exit 1, %q, %d",
+			res.exit, rep.Verdict, sigs, gate.VerdictFail, numImages)
+	}
+}
+
+// cosignLoop is (c): per image, sequentially, one `cosign verify` and one
+// `cosign verify-attestation --type vuln` process.
+type cosignLoop struct {
+	total     time.Duration
+	processes int
+	maxRSS    int64
+}
+
+func (w *world) cosignArgs(key string) (verify, attest func(img string) []string) {
+	verify = func(img string) []string {
+		return []string{"verify", "--key", key, "--insecure-ignore-tlog", img}
+	}
+	attest = func(img string) []string {
+		return []string{"verify-attestation", "--key", key, "--insecure-ignore-tlog", "--type", "vuln", img}
+	}
+	return verify, attest
+}
+
+// runCosignLoop runs the loop once; every process must exit 0.
+func (w *world) runCosignLoop(tb testing.TB, cosign string, env []string) cosignLoop {
+	tb.Helper()
+	verify, attest := w.cosignArgs(w.keyPath)
+	var out cosignLoop
+	start := time.Now()
+	for _, d := range w.images {
+		for _, args := range [][]string{verify(d.String()), attest(d.String())} {
+			res, err := runProc(env, w.dir, cosign, args...)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			if res.exit != 0 || len(bytes.TrimSpace(res.stdout)) == 0 {
+				tb.Fatalf("cosign %s: exit %d (want 0 and the verified payload on stdout)\nstderr: %s", strings.Join(args, " "), res.exit, res.stderr)
+			}
+			out.processes++
+			out.maxRSS = max(out.maxRSS, res.maxRSS)
+		}
+	}
+	out.total = time.Since(start)
+	return out
+}
+
+// cosignNegativeControl: the same commands with a key that signed nothing
+// must fail, so the loop's exit codes mean something.
+func (w *world) cosignNegativeControl(tb testing.TB, cosign string, env []string) {
+	tb.Helper()
+	verify, attest := w.cosignArgs(w.otherKeyPath)
+	img := w.images[0].String()
+	for _, args := range [][]string{verify(img), attest(img)} {
+		res, err := runProc(env, w.dir, cosign, args...)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if res.exit == 0 {
+			tb.Fatalf("negative control: cosign %s succeeded with a key that signed nothing", strings.Join(args, " "))
+		}
+	}
+}
+
+// median of durations (the mean of the middle two for an even count).
+func median(ds []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	n := len(s)
+	if n == 0 {
+		return 0
+	}
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
