@@ -8,8 +8,10 @@
 # keeps the table in .cache/bench/report.txt. Timings never fail the run;
 # anything that does not verify does. About 1-2 minutes on 2 cores.
 #
-# Environment: BENCH_CLI_RUNS (default 5), BENCH_COSIGN_ROUNDS (default 3),
-# BENCHTIME (go test -benchtime for (b), default 2s).
+# Environment: BENCH_CLI_RUNS (default 9), BENCH_COSIGN_ROUNDS (default 3),
+# BENCHTIME (go test -benchtime for (b), default 2s), BENCH_SECURITY_GATE
+# (measure this security-gate binary instead of building ./cmd/security-gate,
+# e.g. to compare a change).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,11 +24,20 @@ hack/build-test-tools.sh cosign2
 
 # The CLI as users get it, built beforehand so (a) measures a process, not
 # a compilation.
-echo "building security-gate"
-go build -o "${out}/security-gate" ./cmd/security-gate
+cli="${BENCH_SECURITY_GATE:-}"
+if [[ -z "${cli}" ]]; then
+  echo "building security-gate"
+  cli="${out}/security-gate"
+  go build -o "${cli}" ./cmd/security-gate
+fi
+
+# A small launcher for the children, so their peak RSS is their own (see
+# test/bench/spawn).
+go build -tags bench -o "${out}/spawn" ./test/bench/spawn
 
 rm -f "${out}/report.txt"
-BENCH_SECURITY_GATE="${out}/security-gate" \
+BENCH_SECURITY_GATE="${cli}" \
+BENCH_SPAWN="${out}/spawn" \
 BENCH_COSIGN="${root}/.cache/bin/cosign2" \
 BENCH_REPORT="${out}/report.txt" \
   go test -tags bench -count=1 -timeout 10m -run '^TestBench$' \

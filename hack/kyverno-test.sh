@@ -6,8 +6,20 @@
 # the cached binary already reports the pinned version.
 #
 # Usage: hack/kyverno-test.sh [--build-only] [TEST_DIR...]
-#   TEST_DIR defaults to every directory under test/kyverno.
+#   TEST_DIR defaults to test/kyverno; every kyverno-test.yaml below it runs.
 # Exits non-zero when the build fails or any test fails.
+#
+# On top of `kyverno test`'s own verdict, each test directory is held to:
+# - no result with reason "Excluded": the CLI counts an excluded resource as a
+#   pass whatever was expected, so a policy that stopped matching would pass;
+# - expected-messages (optional): "resource|substring" lines; each failing
+#   resource must be denied with a message containing the substring, so it
+#   fails for the reason it was written for;
+# - expect-not-matched (optional): the directory is an inverted test for
+#   "the policy does not match these resources at all" (e.g. nothing is
+#   generated for an unlabelled namespace). The CLI can only report that as
+#   "Not found" failures; the test passes when exactly the listed resources,
+#   and nothing else, are reported that way.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

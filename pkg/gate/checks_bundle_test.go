@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -47,11 +48,11 @@ func (b *bundleResolver) Resolve(ctx context.Context, ref gate.Ref) (*gate.Resol
 type pinningResolver struct {
 	*bundleResolver
 	pins map[string]string
-	n    int
+	n    atomic.Int32
 }
 
 func (p *pinningResolver) PinBundle(ctx context.Context, ref gate.Ref) (string, error) {
-	p.n++
+	p.n.Add(1)
 	d, ok := p.pins[ref.Bundle]
 	if !ok {
 		return "", gate.ErrUnsupported
@@ -237,5 +238,27 @@ func TestResolverErrorTransient(t *testing.T) {
 		if len(rep.Errors) != 1 || rep.Errors[0].Transient != tt.transient || rep.Verdict != gate.VerdictError {
 			t.Errorf("%v: errors = %+v, verdict %s; want one error with transient=%v", tt.err, rep.Errors, rep.Verdict, tt.transient)
 		}
+	}
+}
+
+func TestBundleFromRunParams(t *testing.T) {
+	dig := digest("registry.example.com/b", 0xcd)
+	in := `apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata: {name: r, namespace: ci}
+spec:
+  params: [{name: catalog, value: "` + dig + `"}]
+  taskRef: {resolver: bundles, params: [{name: bundle, value: $(params.catalog)}, {name: name, value: t}]}
+`
+	task := objects(t, "apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: t}\nspec: {steps: [{name: s, image: alpine}]}\n")[0]
+	l, _ := local.New(nil)
+	res := &bundleResolver{local: l, objects: map[string]runtime.Object{dig + "|t": task}}
+	s := spec(func(s *v1alpha1.SecurityGateSpec) {
+		privileged(s)
+		s.Bundles = &v1alpha1.BundlePolicy{Required: true, RequireDigest: true}
+	})
+	expect(t, verify(t, s, in, gate.Options{Resolver: res}), gate.VerdictPass)
+	if len(res.asks) != 1 || res.asks[0].Bundle != dig {
+		t.Fatalf("resolver asked %+v, want the bundle from the run's param", res.asks)
 	}
 }

@@ -39,7 +39,7 @@ spec:
 		verdict: gate.VerdictFail, wants: []want{v(gate.CheckImageDigest, "task/t step=s", `"registry.example.com/a:1"`)},
 	}, {
 		name: "taskrun param value overrides the default", digest: true,
-		in: task + "---\napiVersion: tekton.dev/v1\nkind: TaskRun\nmetadata: {name: r, namespace: ci}\nspec: {taskRef: {name: t}, params: [{name: img, value: '" + pinned + "'}]}\n",
+		in:      task + "---\napiVersion: tekton.dev/v1\nkind: TaskRun\nmetadata: {name: r, namespace: ci}\nspec: {taskRef: {name: t}, params: [{name: img, value: '" + pinned + "'}]}\n",
 		verdict: gate.VerdictPass,
 	}, {
 		name: "pipelinerun param flows through pipeline param into task", digest: true,

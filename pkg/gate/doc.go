@@ -10,4 +10,72 @@
 // Three outcomes are kept apart everywhere: passed, policy violation, and
 // could not decide. An error, a timeout or an unresolvable reference never
 // yields a pass.
+//
+// # What is verified
+//
+// Roots are every PipelineRun and TaskRun, plus every Pipeline and Task that
+// no given run (or given pipeline) references, by name or by the `name`
+// param of a bundle reference; those are verified alone with their
+// parameter defaults. Subjects name what a finding is about:
+// "pipelinerun/<ns>/<name> task=<pipeline task> step=<step>",
+// "pipeline/<name> task=…", "taskrun/<ns>/<name> step=…", "task/<name>
+// step=…", "sidecar=<name>" for sidecars, and the image reference for
+// registry findings.
+//
+// Parameters are applied with Tekton's own code (pipelinerun and taskrun
+// resources.ApplyParameters), StepActions are merged as the TaskRun
+// reconciler merges them, and the stepTemplate with v1.MergeStepsWithStepTemplate.
+// Context variables are not substituted: an image that needs one, or a
+// result of another task, is an image-reference violation.
+//
+// # Design decisions
+//
+//   - unresolved: a reference that cannot be loaded (ErrNotFound,
+//     ErrUnsupported, no Resolver) is a warning, or a violation when an
+//     enabled check needed the content: for a task or StepAction that is
+//     securityContext.level other than privileged, images.requireDigest,
+//     images.authorities or attestations; for a pipeline also
+//     bundles.required or gateOrder other than Off. Any other Resolver error
+//     is an error finding (Transient per IsTransient). Custom tasks are
+//     unresolved warnings (they have no steps); the gate's own task is
+//     exempt.
+//   - bundle: an embedded taskSpec inside a pipeline read from a bundle is
+//     part of that bundle and passes bundles.required; an embedded
+//     pipelineSpec or taskSpec anywhere else does not.
+//   - gate-order: checked on each pipeline that contains a gate (a custom
+//     task of securitygate.dev, kind SecurityGate or ClusterSecurityGate, or
+//     the task named by Options.GateTask). Every task that is not downstream
+//     of a gate through runAfter or result references (Tekton's Deps),
+//     transitively, is reported, including tasks the gate waits for; `when`
+//     and onError: continue on the gate and a gate in finally are reported;
+//     each finally task is a warning. A pipeline without a gate is skipped
+//     unless Options.RequireGate (the controller).
+//   - matrix: when every matrix value is known after the pipeline's
+//     parameters are applied, images are checked for each combination of
+//     Tekton's own fan-out (include entries too, capped at 256); a value
+//     that comes from a result is passed on as its expression, so an image
+//     built from it is an image-reference violation, never verified with a
+//     guess.
+//   - security-context: a PodSpec is synthesized per task execution and
+//     evaluated with k8s.io/pod-security-admission (default checks, latest
+//     version). The podTemplate is the PipelineRun's taskRunTemplate merged
+//     with taskRunSpecs[] as Tekton's GetTaskRunSpec does (or the TaskRun's),
+//     with parameters applied; stepSpecs and sidecarSpecs only change compute
+//     resources in Tekton and cannot change the result. Pod-level failures
+//     name the task, container failures the step or sidecar and the rule.
+//     Containers Tekton injects itself are not evaluated, and the
+//     set-security-context feature flag (which only affects those) is not
+//     consulted.
+//   - registry: every distinct image reference is resolved to a digest once
+//     per run and VerifyImage is called once per distinct digest, on a pool
+//     of Options.Concurrency workers, and only when the policy has image
+//     authorities or attestations. Bundles are pinned (BundlePinner first,
+//     else ArtifactVerifier.ResolveDigest), verified at that digest once, and
+//     read with Ref.Bundle set to the digest form; the resolver params keep
+//     the reference as written. Without an ArtifactVerifier, configured
+//     image/attestation/bundle authorities yield unresolved violations.
+//   - verdict: Warn mode turns violations into warnings; a violation fails
+//     the run even when something else could not be decided; otherwise an
+//     error finding gives VerdictError, a warning VerdictWarn. Findings are
+//     deduplicated and sorted by task, subject, check and message.
 package gate

@@ -117,7 +117,7 @@ func expect(t *testing.T, rep *gate.Report, verdict gate.Verdict, wants ...want)
 type fakeVerifier struct {
 	digests    map[string]string // ref → digest; missing: ref is "not found"
 	resolveErr map[string]error
-	verifyErr  map[string]error         // digest → error
+	verifyErr  map[string]error          // digest → error
 	findings   map[string][]gate.Finding // digest → findings
 	bundleFind map[string][]gate.Finding
 

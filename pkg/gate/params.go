@@ -155,3 +155,23 @@ func mergeStepAction(step v1.Step, stepParams v1.Params, sa *v1beta1.StepAction)
 	out.Params = nil
 	return out
 }
+
+// withRunParams substitutes a run's string parameter values into the
+// resolver params of its pipelineRef or taskRef, as Tekton does before it
+// resolves them (a bundle given as $(params.bundle), say). Parameter
+// defaults of the referenced object cannot apply: it is not loaded yet.
+func withRunParams(ps v1.Params, run v1.Params) v1.Params {
+	if len(ps) == 0 || len(run) == 0 {
+		return ps
+	}
+	m := map[string]string{}
+	for _, p := range run {
+		if p.Value.Type != v1.ParamTypeString && p.Value.Type != "" {
+			continue
+		}
+		m["params."+p.Name] = p.Value.StringVal
+		m[`params["`+p.Name+`"]`] = p.Value.StringVal
+		m["params['"+p.Name+"']"] = p.Value.StringVal
+	}
+	return ps.ReplaceVariables(m, nil, nil)
+}

@@ -168,7 +168,9 @@ func (r *run) verifyPipelineRun(pr *v1.PipelineRun) {
 			r.violation(CheckBundle, "", base, "spec.pipelineSpec is embedded, not read from a Tekton bundle: bundles.required wants spec.pipelineRef with resolver: bundles")
 		}
 	case pr.Spec.PipelineRef != nil:
-		ref := pipelineRefRef(pr.Spec.PipelineRef, pr.Namespace, base)
+		pref := pr.Spec.PipelineRef.DeepCopy()
+		pref.Params = withRunParams(pref.Params, pr.Spec.Params)
+		ref := pipelineRefRef(pref, pr.Namespace, base)
 		legacy := isLegacyBundle(pr.ObjectMeta, LegacyBundleKeyPipelineRef)
 		if !r.checkBundleRef(ref, "spec.pipelineRef", legacy, "", false) {
 			return
@@ -291,7 +293,9 @@ func (r *run) verifyTaskRun(tr *v1.TaskRun) {
 			r.warning(CheckUnresolved, tr.Name, base, "custom task (apiVersion %q, kind %q) has no steps to inspect", tr.Spec.TaskRef.APIVersion, tr.Spec.TaskRef.Kind)
 			return
 		}
-		ref := taskRefRef(tr.Spec.TaskRef, tr.Namespace, "", base)
+		tref := tr.Spec.TaskRef.DeepCopy()
+		tref.Params = withRunParams(tref.Params, tr.Spec.Params)
+		ref := taskRefRef(tref, tr.Namespace, "", base)
 		legacy := isLegacyBundle(tr.ObjectMeta, LegacyBundleKeyTaskRef)
 		if !r.checkBundleRef(ref, "spec.taskRef", legacy, tr.Name, false) {
 			return

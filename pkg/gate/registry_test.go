@@ -221,7 +221,7 @@ spec:
 		if len(f.resolveCalls) != 0 {
 			t.Errorf("verifier resolved %v although the resolver pins", f.resolveCalls)
 		}
-		if p.n == 0 {
+		if p.n.Load() == 0 {
 			t.Error("PinBundle never called")
 		}
 	})

@@ -34,10 +34,10 @@ func TestVerdict(t *testing.T) {
 		{name: "error alone: error", policy: privileged, in: "apiVersion: tekton.dev/v1\nkind: TaskRun\nmetadata: {name: r, namespace: ci}\nspec: {taskRef: {name: t}}\n",
 			resolver: errResolver{context.Canceled}, verdict: gate.VerdictError},
 		{name: "error and Enforce violation: fail", policy: func(s *v1alpha1.SecurityGateSpec) { privileged(s) },
-			in: "apiVersion: tekton.dev/v1\nkind: TaskRun\nmetadata: {name: r, namespace: default}\nspec: {taskRef: {name: t}}\n",
+			in:       "apiVersion: tekton.dev/v1\nkind: TaskRun\nmetadata: {name: r, namespace: default}\nspec: {taskRef: {name: t}}\n",
 			resolver: errResolver{context.Canceled}, verdict: gate.VerdictFail},
 		{name: "error and Warn violation: error", policy: func(s *v1alpha1.SecurityGateSpec) { privileged(s); s.Mode = v1alpha1.ModeWarn },
-			in: "apiVersion: tekton.dev/v1\nkind: TaskRun\nmetadata: {name: r, namespace: default}\nspec: {taskRef: {name: t}}\n",
+			in:       "apiVersion: tekton.dev/v1\nkind: TaskRun\nmetadata: {name: r, namespace: default}\nspec: {taskRef: {name: t}}\n",
 			resolver: errResolver{context.Canceled}, verdict: gate.VerdictError},
 	}
 	for _, tt := range tests {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -99,12 +100,17 @@ func (c *Client) RemoteOptions(ctx context.Context) []remote.Option {
 // resolved with one HEAD request (a GET when the registry's HEAD answer has
 // no digest).
 func (c *Client) ResolveDigest(ctx context.Context, ref string) (name.Digest, error) {
+	if strings.Contains(ref, "@") {
+		// The common case in a pinned pipeline; skip the tag parse attempt.
+		d, err := name.NewDigest(ref)
+		if err != nil {
+			return name.Digest{}, fmt.Errorf("parsing image reference %q: %w", ref, err)
+		}
+		return d, nil
+	}
 	r, err := name.ParseReference(ref)
 	if err != nil {
 		return name.Digest{}, fmt.Errorf("parsing image reference %q: %w", ref, err)
-	}
-	if d, ok := r.(name.Digest); ok {
-		return d, nil
 	}
 	desc, err := remote.Head(r, c.RemoteOptions(ctx)...)
 	if IsTransient(err) {

@@ -113,7 +113,7 @@ func TestResolve(t *testing.T) {
 		Params: map[string]string{"bundle": "registry.example.com/tasks:v2", "name": "build", "kind": "task"},
 		Bundle: "registry.example.com/tasks:v2", Subject: "pipelinerun/ci/release-42 task=build"}
 	pipeRef := gate.Ref{Kind: gate.KindPipeline, Name: "release", Namespace: "ci", Resolver: "bundles",
-		Params: map[string]string{"bundle": "registry.example.com/pipelines:$(params.version)", "name": "release", "kind": "pipeline"},
+		Params:  map[string]string{"bundle": "registry.example.com/pipelines:$(params.version)", "name": "release", "kind": "pipeline"},
 		Subject: "pipelinerun/ci/release-42"}
 	taskSrc := &v1.RefSource{URI: "registry.example.com/tasks:v2", Digest: map[string]string{"sha256": hexA}, EntryPoint: "build"}
 	localTask := &v1.Task{ObjectMeta: metav1.ObjectMeta{Name: "lint", Namespace: "ci"}}

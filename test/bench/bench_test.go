@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,9 +26,10 @@ import (
 // Environment of TestBench (hack/bench.sh sets them).
 const (
 	envCLI     = "BENCH_SECURITY_GATE" // security-gate binary (default: go build it)
+	envSpawn   = "BENCH_SPAWN"         // test/bench/spawn binary (default: go build it)
 	envCosign  = "BENCH_COSIGN"        // cosign v2 binary (default .cache/bin/cosign2)
 	envReport  = "BENCH_REPORT"        // also write the table to this file
-	envCLIRuns = "BENCH_CLI_RUNS"      // measured runs of (a), default 5
+	envCLIRuns = "BENCH_CLI_RUNS"      // measured runs of (a), default 9
 	envRounds  = "BENCH_COSIGN_ROUNDS" // rounds of (c), default 3
 )
 
@@ -35,19 +37,34 @@ const (
 // fails only when something does not verify (or a negative control
 // passes), never because of a timing.
 func TestBench(t *testing.T) {
-	cli := binary(t, envCLI, "")
-	cosign := binary(t, envCosign, filepath.Join(repoRoot(t), ".cache", "bin", "cosign2"))
+	cli := binary(t, envCLI, "", "./cmd/security-gate")
+	spawn := binary(t, envSpawn, "", "./test/bench/spawn")
+	cosign := binary(t, envCosign, filepath.Join(repoRoot(t), ".cache", "bin", "cosign2"), "")
+	loadBefore := loadAvg()
 	w := newWorld(t)
-	env := sealedEnv(t)
+	r := &runner{spawn: spawn, result: filepath.Join(t.TempDir(), "spawn.json"), env: sealedEnv(t), dir: w.dir}
 
-	// (a) cold CLI processes. One run first, not measured: it checks the
-	// setup and loads the binary into the page cache, as a CI runner that
-	// has pulled the image would have it.
-	w.runCLI(t, cli, env)
-	w.cliNegativeControl(t, cli, env)
+	// Checks first, outside the measurements: one run of each that must
+	// pass and one that must fail (a key that signed nothing). They also
+	// load both binaries into the page cache, as a CI runner that pulled
+	// its image would have them.
+	w.runCLI(t, r, cli)
+	w.cliNegativeControl(t, r, cli)
+	w.cosignNegativeControl(t, r, cosign)
+
+	// (a) cold CLI processes and (c) cosign loops, interleaved so that both
+	// see the same load on a shared machine.
+	runsA, roundsC := envInt(t, envCLIRuns, 9), envInt(t, envRounds, 3)
 	var a cliRuns
-	for i := 0; i < envInt(t, envCLIRuns, 5); i++ {
-		a.runs = append(a.runs, w.runCLI(t, cli, env))
+	var c []cosignLoop
+	for k := 0; k < roundsC; k++ {
+		for len(a.runs) < (k+1)*runsA/roundsC {
+			a.runs = append(a.runs, w.runCLI(t, r, cli))
+		}
+		c = append(c, w.runCosignLoop(t, r, cosign))
+	}
+	for len(a.runs) < runsA {
+		a.runs = append(a.runs, w.runCLI(t, r, cli))
 	}
 
 	// (b) warm, in-process: BenchmarkWarmPipeline's body, on this world.
@@ -57,15 +74,7 @@ func TestBench(t *testing.T) {
 		t.Fatalf("BenchmarkWarmPipeline failed: %s", w.failure)
 	}
 
-	// (c) the cosign CLI loop. The negative control runs first, outside the
-	// measurement, and also loads cosign into the page cache.
-	w.cosignNegativeControl(t, cosign, env)
-	var c []cosignLoop
-	for i := 0; i < envInt(t, envRounds, 3); i++ {
-		c = append(c, w.runCosignLoop(t, cosign, env))
-	}
-
-	tab := newTable(a, b, c, cosign)
+	tab := newTable(a, b, c, cosign, loadBefore)
 	os.Stdout.WriteString(tab)
 	if p := os.Getenv(envReport); p != "" {
 		if err := os.WriteFile(p, []byte(tab), 0o644); err != nil {
@@ -86,20 +95,47 @@ func BenchmarkWarmPipeline(b *testing.B) {
 	b.Run("40-images", func(b *testing.B) { warmPipeline(b, w, cache) })
 }
 
+// BenchmarkColdPipeline is (a) without the process: a new registry client
+// (transport, token, ping) and an empty cache every op. Subtracted from (a),
+// it shows what process start, reading the files and printing cost; with
+// -cpuprofile it shows where a cold verification spends its time.
+//
+//	go test -tags bench -run '^$' -bench BenchmarkColdPipeline -cpuprofile cpu.out ./test/bench
+func BenchmarkColdPipeline(b *testing.B) {
+	w := newWorld(b)
+	b.Run("40-images", func(b *testing.B) {
+		w.reg.ResetCounts()
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			w.mustPass(b, w.verifyOnce(b, w.newCache(b)))
+		}
+		b.StopTimer()
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e6, "ms/op")
+		b.ReportMetric(float64(w.reg.Requests())/float64(b.N), "requests/op")
+	})
+}
+
 // warmCache is a primed cache and the client that primed it.
 type warmCache struct {
 	cache  *verify.Cache
 	client *secoci.Client
 }
 
-// prime verifies the run once with a fresh cache.
-func (w *world) prime(tb testing.TB) warmCache {
+// newCache returns an empty cache and a new registry client (anonymous, as
+// the CLI is with an empty docker config).
+func (w *world) newCache(tb testing.TB) warmCache {
 	tb.Helper()
 	c, err := secoci.New(secoci.Options{Keychain: authn.NewMultiKeychain(), Timeout: 30 * time.Second})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	wc := warmCache{cache: verify.NewCache(verify.DefaultCacheSize, verify.DefaultCacheTTL), client: c}
+	return warmCache{cache: verify.NewCache(verify.DefaultCacheSize, verify.DefaultCacheTTL), client: c}
+}
+
+// prime verifies the run once with a fresh cache.
+func (w *world) prime(tb testing.TB) warmCache {
+	tb.Helper()
+	wc := w.newCache(tb)
 	w.mustPass(tb, w.verifyOnce(tb, wc))
 	return wc
 }
@@ -139,17 +175,21 @@ func (w *world) mustPass(tb testing.TB, rep *gate.Report) {
 	}
 }
 
-// binary returns the path in env var name, else def, else (def empty) a
-// security-gate built now.
-func binary(t *testing.T, name, def string) string {
+// binary returns the path in env var name, else def, else (def empty) pkg
+// built now (with the bench tag for this package's own commands).
+func binary(t *testing.T, name, def, pkg string) string {
 	t.Helper()
 	p := os.Getenv(name)
 	if p == "" && def == "" {
-		p = filepath.Join(t.TempDir(), "security-gate")
-		cmd := exec.Command("go", "build", "-o", p, "./cmd/security-gate")
+		p = filepath.Join(t.TempDir(), filepath.Base(pkg))
+		args := []string{"build", "-o", p, pkg}
+		if strings.HasPrefix(pkg, "./test/bench/") {
+			args = []string{"build", "-tags", "bench", "-o", p, pkg}
+		}
+		cmd := exec.Command("go", args...)
 		cmd.Dir = repoRoot(t)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("go build ./cmd/security-gate: %v\n%s", err, out)
+			t.Fatalf("go build %s: %v\n%s", pkg, err, out)
 		}
 		return p
 	}

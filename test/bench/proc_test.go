@@ -6,15 +6,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -61,33 +58,48 @@ func sealedEnv(tb testing.TB) []string {
 	}
 }
 
-// runProc runs one child to completion and measures it: wall time from
-// start to exit, peak RSS and CPU time from its rusage.
-func runProc(env []string, dir, path string, args ...string) (procResult, error) {
+// runner starts children through the spawn helper (test/bench/spawn), so
+// that their peak RSS is their own: Go starts children with vfork, and on
+// exec Linux folds the parent's peak RSS into the child's ru_maxrss, which
+// would report this test process's peak instead.
+type runner struct {
+	spawn  string
+	result string // the helper's JSON result file
+	env    []string
+	dir    string
+}
+
+// run runs one child to completion and measures it: wall time from start
+// to exit, peak RSS and CPU time from its rusage.
+func (r *runner) run(path string, args ...string) (procResult, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, path, args...)
-	cmd.Env, cmd.Dir = env, dir
+	_ = os.Remove(r.result)
+	cmd := exec.CommandContext(ctx, r.spawn, append([]string{"-o", r.result, "--", path}, args...)...)
+	cmd.Env, cmd.Dir = r.env, r.dir
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	res := procResult{wall: time.Since(start), stdout: stdout.Bytes(), stderr: stderr.Bytes()}
-	var exitErr *exec.ExitError
-	if err != nil && !errors.As(err, &exitErr) {
-		return res, fmt.Errorf("%s: %w", path, err)
+	res := procResult{}
+	if err := cmd.Run(); err != nil {
+		return res, fmt.Errorf("%s %s: %w\n%s", path, strings.Join(args, " "), err, stderr.Bytes())
 	}
-	res.exit = cmd.ProcessState.ExitCode()
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		// Linux reports ru_maxrss in KiB (macOS in bytes).
-		unit := int64(1024)
-		if runtime.GOOS == "darwin" {
-			unit = 1
-		}
-		res.maxRSS = int64(ru.Maxrss) * unit
-		res.user = time.Duration(ru.Utime.Nano())
-		res.sys = time.Duration(ru.Stime.Nano())
+	res.stdout, res.stderr = stdout.Bytes(), stderr.Bytes()
+	data, err := os.ReadFile(r.result)
+	if err != nil {
+		return res, err
 	}
+	var sr struct {
+		WallNS   int64 `json:"wallNs"`
+		Exit     int   `json:"exit"`
+		MaxRSSKB int64 `json:"maxRssKiB"`
+		UserNS   int64 `json:"userNs"`
+		SysNS    int64 `json:"sysNs"`
+	}
+	if err := json.Unmarshal(data, &sr); err != nil {
+		return res, fmt.Errorf("spawn result %s: %w", r.result, err)
+	}
+	res.wall, res.exit, res.maxRSS = time.Duration(sr.WallNS), sr.Exit, sr.MaxRSSKB<<10
+	res.user, res.sys = time.Duration(sr.UserNS), time.Duration(sr.SysNS)
 	return res, nil
 }
 
@@ -102,9 +114,9 @@ func (w *world) cliArgs(policy string) []string {
 
 // runCLI runs security-gate once with the benchmark policy and checks its
 // answer: exit 0, verdict pass, all 40 images verified.
-func (w *world) runCLI(tb testing.TB, bin string, env []string) procResult {
+func (w *world) runCLI(tb testing.TB, r *runner, bin string) procResult {
 	tb.Helper()
-	res, err := runProc(env, w.dir, bin, w.cliArgs(w.policyPath)...)
+	res, err := r.run(bin, w.cliArgs(w.policyPath)...)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -122,9 +134,9 @@ func (w *world) runCLI(tb testing.TB, bin string, env []string) procResult {
 // cliNegativeControl: the same run against a policy trusting a key that
 // signed nothing must fail with image-signature violations (exit 1), so the
 // timed runs cannot be passing by accident.
-func (w *world) cliNegativeControl(tb testing.TB, bin string, env []string) {
+func (w *world) cliNegativeControl(tb testing.TB, r *runner, bin string) {
 	tb.Helper()
-	res, err := runProc(env, w.dir, bin, w.cliArgs(w.otherPolicyPath)...)
+	res, err := r.run(bin, w.cliArgs(w.otherPolicyPath)...)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -148,6 +160,7 @@ func (w *world) cliNegativeControl(tb testing.TB, bin string, env []string) {
 // `cosign verify-attestation --type vuln` process.
 type cosignLoop struct {
 	total     time.Duration
+	cpu       time.Duration // user+sys of all processes
 	processes int
 	maxRSS    int64
 }
@@ -163,14 +176,14 @@ func (w *world) cosignArgs(key string) (verify, attest func(img string) []string
 }
 
 // runCosignLoop runs the loop once; every process must exit 0.
-func (w *world) runCosignLoop(tb testing.TB, cosign string, env []string) cosignLoop {
+func (w *world) runCosignLoop(tb testing.TB, r *runner, cosign string) cosignLoop {
 	tb.Helper()
 	verify, attest := w.cosignArgs(w.keyPath)
 	var out cosignLoop
 	start := time.Now()
 	for _, d := range w.images {
 		for _, args := range [][]string{verify(d.String()), attest(d.String())} {
-			res, err := runProc(env, w.dir, cosign, args...)
+			res, err := r.run(cosign, args...)
 			if err != nil {
 				tb.Fatal(err)
 			}
@@ -178,6 +191,7 @@ func (w *world) runCosignLoop(tb testing.TB, cosign string, env []string) cosign
 				tb.Fatalf("cosign %s: exit %d (want 0 and the verified payload on stdout)\nstderr: %s", strings.Join(args, " "), res.exit, res.stderr)
 			}
 			out.processes++
+			out.cpu += res.user + res.sys
 			out.maxRSS = max(out.maxRSS, res.maxRSS)
 		}
 	}
@@ -187,12 +201,12 @@ func (w *world) runCosignLoop(tb testing.TB, cosign string, env []string) cosign
 
 // cosignNegativeControl: the same commands with a key that signed nothing
 // must fail, so the loop's exit codes mean something.
-func (w *world) cosignNegativeControl(tb testing.TB, cosign string, env []string) {
+func (w *world) cosignNegativeControl(tb testing.TB, r *runner, cosign string) {
 	tb.Helper()
 	verify, attest := w.cosignArgs(w.otherKeyPath)
 	img := w.images[0].String()
 	for _, args := range [][]string{verify(img), attest(img)} {
-		res, err := runProc(env, w.dir, cosign, args...)
+		res, err := r.run(cosign, args...)
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -10,7 +10,6 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"text/tabwriter"
 	"time"
 )
 
@@ -23,7 +22,7 @@ const (
 
 // newTable formats the figures, ratios and target checks with the date and
 // the machine they were measured on.
-func newTable(a cliRuns, b testing.BenchmarkResult, c []cosignLoop, cosign string) string {
+func newTable(a cliRuns, b testing.BenchmarkResult, c []cosignLoop, cosign, loadBefore string) string {
 	var aWall, aCPU []time.Duration
 	var aRSS int64
 	for _, r := range a.runs {
@@ -31,47 +30,48 @@ func newTable(a cliRuns, b testing.BenchmarkResult, c []cosignLoop, cosign strin
 		aCPU = append(aCPU, r.user+r.sys)
 		aRSS = max(aRSS, r.maxRSS)
 	}
-	aMed := median(aWall)
-	var cTotals []time.Duration
+	var cWall, cCPU []time.Duration
 	var cRSS int64
 	procs := 0
 	for _, l := range c {
-		cTotals = append(cTotals, l.total)
+		cWall = append(cWall, l.total)
+		cCPU = append(cCPU, l.cpu)
 		cRSS = max(cRSS, l.maxRSS)
 		procs = l.processes
 	}
-	cMed := median(cTotals)
+	aMed, cMed := median(aWall), median(cWall)
 	bPerOp := time.Duration(b.T.Nanoseconds() / int64(b.N))
 	ratio := float64(cMed) / float64(aMed)
+	cpuRatio := float64(median(cCPU)) / float64(median(aCPU))
 
 	var s strings.Builder
-	fmt.Fprintf(&s, "\nsecurity-gate benchmark (issue 3, Performance)\n")
-	hw := tabwriter.NewWriter(&s, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(hw, "date\t%s\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
-	fmt.Fprintf(hw, "machine\tnproc %s, %s, load average %s (shared machine)\n", nproc(), cpuModel(), loadAvg())
-	fmt.Fprintf(hw, "go\t%s %s/%s; %s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, cosignVersion(cosign))
-	fmt.Fprintf(hw, "workload\t%d images, each with a cosign signature and a signed vuln attestation (clean Trivy scan), classic layout;\n", numImages)
-	fmt.Fprintf(hw, "\t%d-task PipelineRun (embedded pipelineSpec, %d images per task, restricted securityContexts); loopback registry\n", numTasks, imagesPerTask)
-	hw.Flush()
-
-	s.WriteString("\n")
-	tw := tabwriter.NewWriter(&s, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "figure\ttime\tpeak RSS\t\n")
-	fmt.Fprintf(tw, "(a) security-gate verify, cold process, median of %d\t%s\t%s\t\n", len(a.runs), ms(aMed), mib(aRSS))
-	fmt.Fprintf(tw, "(b) warm cache, in-process (BenchmarkWarmPipeline)\t%s\t-\t\n", ms(bPerOp))
-	fmt.Fprintf(tw, "(c) cosign verify + verify-attestation, %d processes, median of %d\t%s\t%s\t\n", procs, len(c), sec(cMed), mib(cRSS))
-	tw.Flush()
-	fmt.Fprintf(&s, "  (a) runs: %s; CPU user+sys median %s; %d/%d images verified, verdict pass\n", list(aWall, ms), ms(median(aCPU)), numImages, numImages)
-	fmt.Fprintf(&s, "  (b) N=%d, %d allocs/op, %s/op, %.0f registry requests/op\n", b.N, b.AllocsPerOp(), kib(b.AllocedBytesPerOp()), b.Extra["requests/op"])
-	fmt.Fprintf(&s, "  (c) rounds: %s; %s per image (2 processes)\n", list(cTotals, sec), ms(cMed/time.Duration(numImages)))
-
-	fmt.Fprintf(&s, "\nratio (c)/(a): %.1fx\n\n", ratio)
-	tw = tabwriter.NewWriter(&s, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "target\tmeasured\tstatus\n")
-	fmt.Fprintf(tw, "(a) at least %.0fx faster than (c)\t%.1fx\t%s\n", targetRatio, ratio, met(ratio >= targetRatio))
-	fmt.Fprintf(tw, "(b) under %s for the whole pipeline\t%s\t%s\n", ms(targetWarm), ms(bPerOp), met(bPerOp < targetWarm))
-	fmt.Fprintf(tw, "(a) peak RSS under %s\t%s\t%s\n", mib(targetPeakRSS), mib(aRSS), met(aRSS < targetPeakRSS))
-	tw.Flush()
+	line := func(format string, args ...any) { fmt.Fprintf(&s, format+"\n", args...) }
+	line("")
+	line("security-gate benchmark (issue 3, Performance)")
+	line("  date      %s", time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	line("  machine   nproc %s, %s; load average %s before, %s after", nproc(), cpuModel(), loadBefore, loadAvg())
+	line("  go        %s %s/%s; %s", runtime.Version(), runtime.GOOS, runtime.GOARCH, cosignVersion(cosign))
+	line("  workload  %d images, each with a cosign signature and a signed vuln attestation (clean Trivy", numImages)
+	line("            scan), classic layout; a %d-task PipelineRun (embedded pipelineSpec, %d images per task,", numTasks, imagesPerTask)
+	line("            restricted securityContexts); registry on 127.0.0.1 in the test process")
+	line("")
+	row := func(name, t, rss string) { line("  %-66s %10s %10s", name, t, rss) }
+	row("", "time", "peak RSS")
+	row(fmt.Sprintf("(a) security-gate verify, cold process, median of %d", len(a.runs)), ms(aMed), mib(aRSS))
+	row("(b) warm cache, in-process (BenchmarkWarmPipeline), per run", ms(bPerOp), "-")
+	row(fmt.Sprintf("(c) cosign verify + verify-attestation, %d processes, median of %d", procs, len(c)), sec(cMed), mib(cRSS))
+	line("")
+	line("  (a) wall %s; CPU user+sys median %s; %d/%d images verified, verdict pass", list(aWall, ms), ms(median(aCPU)), numImages, numImages)
+	line("  (b) N=%d; %d allocs/op, %s/op; %.0f registry requests/op", b.N, b.AllocsPerOp(), kib(b.AllocedBytesPerOp()), b.Extra["requests/op"])
+	line("  (c) wall %s (%s per image); CPU user+sys median %s", list(cWall, sec), ms(cMed/time.Duration(numImages)), sec(median(cCPU)))
+	line("")
+	line("  ratio (c)/(a): %.1fx wall time, %.1fx CPU time", ratio, cpuRatio)
+	line("")
+	line("  %-44s %10s  %s", "target", "measured", "status")
+	target := func(name, measured string, ok bool) { line("  %-44s %10s  %s", name, measured, met(ok)) }
+	target(fmt.Sprintf("(a) at least %.0fx faster than (c)", targetRatio), fmt.Sprintf("%.1fx", ratio), ratio >= targetRatio)
+	target(fmt.Sprintf("(b) under %s for the whole pipeline", ms(targetWarm)), ms(bPerOp), bPerOp < targetWarm)
+	target(fmt.Sprintf("(a) peak RSS under %s", mib(targetPeakRSS)), mib(aRSS), aRSS < targetPeakRSS)
 	return s.String()
 }
 

@@ -29,6 +29,9 @@ import (
 // (the tree does not have it yet).
 func requireGate(t *testing.T) {
 	t.Helper()
+	if gateErr != nil {
+		t.Fatalf("the security-gate controller did not start: %v", gateErr)
+	}
 	if gateBin == "" {
 		t.Skip("no cmd/controller or config/*.yaml in the tree: security-gate controller not started")
 	}

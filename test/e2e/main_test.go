@@ -22,9 +22,12 @@ var env *framework.Env
 
 // gateBin is our controller's binary, and gate its running replica; empty
 // and nil while the tree has no cmd/controller or config/ yet.
+// gateErr is why it could not be started: the gate scenarios fail with it,
+// while the harness's own tests still run.
 var (
 	gateBin string
 	gate    *framework.GateController
+	gateErr error
 )
 
 func TestMain(m *testing.M) {
@@ -60,6 +63,10 @@ func run(m *testing.M) (code int) {
 		log.Printf("e2e: %v", err)
 		return 1
 	}
+	if err := setupGate(ctx); err != nil {
+		gateErr = err
+		log.Printf("e2e: security-gate controller: %v", err)
+	}
 	log.Printf("e2e: control plane ready in %v (work dir %s)", time.Since(t0).Round(time.Millisecond), env.Dir)
 	return m.Run()
 }
@@ -74,6 +81,11 @@ func setup(ctx context.Context) error {
 	if err := env.StartRegistry(); err != nil {
 		return fmt.Errorf("start registry: %w", err)
 	}
+	return nil
+}
+
+// setupGate installs config/ and starts our controller as its ServiceAccount.
+func setupGate(ctx context.Context) error {
 	if !env.HasGateController() {
 		log.Printf("e2e: no cmd/controller or config/*.yaml: the security-gate scenarios will be skipped")
 		return nil
@@ -86,13 +98,19 @@ func setup(ctx context.Context) error {
 			framework.GateNamespace, framework.GateServiceAccount, err)
 		return nil
 	}
+	if err := env.ShortenGateLeases(ctx); err != nil {
+		return err
+	}
+	if extra, err := env.ApplyExtraGateRBAC(ctx); err != nil {
+		return err
+	} else if extra {
+		log.Printf("e2e: WARNING: E2E_GATE_EXTRA_RBAC=1: the controller runs with more permissions than config/ grants")
+	}
 	bin, err := env.BuildGateController(ctx)
 	if err != nil {
 		return err
 	}
-	if gate, err = env.StartGateController(ctx, bin, "security-gate-controller", true); err != nil {
-		return err
-	}
 	gateBin = bin
-	return nil
+	gate, err = env.StartGateController(ctx, bin, "security-gate-controller", true)
+	return err
 }

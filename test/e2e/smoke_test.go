@@ -23,7 +23,9 @@ import (
 // TestHarnessSmoke proves the harness without our controller: Tekton
 // creates the custom task's CustomRun before anything else, resolves the
 // downstream task from a bundle in the loopback registry, and acts on the
-// CustomRun's outcome, which the test sets itself.
+// CustomRun's outcome, which the test sets itself. The custom task's kind is
+// one no controller here selects (our controller would otherwise race the
+// test for the CustomRun's status).
 func TestHarnessSmoke(t *testing.T) {
 	bundle, err := env.Registry.PushBundle("e2e/smoke-task:v1", `
 apiVersion: tekton.dev/v1
@@ -62,8 +64,8 @@ spec:
     tasks:
     - name: gate
       taskRef:
-        apiVersion: securitygate.dev/v1alpha1
-        kind: ClusterSecurityGate
+        apiVersion: e2e.securitygate.dev/v1alpha1
+        kind: ManualGate
         name: x
     - name: build
       runAfter: [gate]
@@ -79,8 +81,8 @@ spec:
 			}
 
 			cr := waitCustomRun(t, ns, "smoke")
-			if got := cr.Spec.CustomRef; got == nil || got.Kind != "ClusterSecurityGate" || got.Name != "x" || got.APIVersion != "securitygate.dev/v1alpha1" {
-				t.Fatalf("CustomRun %s spec.customRef = %+v, want securitygate.dev/v1alpha1 ClusterSecurityGate x", cr.Name, got)
+			if got := cr.Spec.CustomRef; got == nil || got.Kind != "ManualGate" || got.Name != "x" || got.APIVersion != "e2e.securitygate.dev/v1alpha1" {
+				t.Fatalf("CustomRun %s spec.customRef = %+v, want e2e.securitygate.dev/v1alpha1 ManualGate x", cr.Name, got)
 			}
 			// The bundle was resolved before the gate's CustomRun existed, at
 			// the digest pushed.

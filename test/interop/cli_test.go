@@ -53,9 +53,14 @@ func newCLI(t *testing.T, name, envVar string) *cosignCLI {
 			t.Fatal(err)
 		}
 	}
-	// A minimal environment: nothing inherited (no proxies, no credentials),
-	// no TUF cache, keys protected by an empty password, no prompts.
+	// A minimal environment: nothing inherited (no credentials), no TUF
+	// cache, keys protected by an empty password, no prompts. The proxy
+	// points at a closed loopback port, so any attempt to reach beyond
+	// loopback (a TUF refresh, Rekor, Fulcio) fails the command instead of
+	// going out; Go never proxies loopback, so the registry stays reachable.
 	env := []string{
+		"HTTPS_PROXY=http://127.0.0.1:9",
+		"HTTP_PROXY=http://127.0.0.1:9",
 		"PATH=/usr/bin:/bin",
 		"HOME=" + home,
 		"DOCKER_CONFIG=" + filepath.Join(home, "docker"),
@@ -74,6 +79,11 @@ func (c *cosignCLI) run(t *testing.T, args ...string) string {
 	out, err := c.try(args...)
 	if err != nil {
 		t.Fatalf("%s %s: %v\n%s", c.name, strings.Join(args, " "), err, out)
+	}
+	// Some lookups (TUF) only warn when they fail; a warning naming the
+	// closed proxy means the CLI tried to leave loopback.
+	if strings.Contains(out, "127.0.0.1:9") {
+		t.Fatalf("%s %s tried to reach the network:\n%s", c.name, strings.Join(args, " "), out)
 	}
 	return out
 }

@@ -141,19 +141,66 @@ type layout struct {
 	referrers bool   // registry with the referrers API
 	// args are the flags added to sign and attest, besides --key.
 	args func(sc, tr string) []string
+	// tags are the suffixes of the sha256-<hex> tags the CLI must write
+	// ("" is cosign v3's referrers fallback index); bundles says the
+	// signature and attestation are referrers served by the registry API.
+	tags    []string
+	bundles bool
 }
 
 var layouts = []layout{
-	{name: "v2 classic tags", cli: "cosign2", referrers: true,
+	{name: "v2 classic tags", cli: "cosign2", referrers: true, tags: []string{".sig", ".att"},
 		args: func(_, _ string) []string { return []string{"--tlog-upload=false"} }},
-	{name: "v3 bundles as referrers", cli: "cosign3", referrers: true,
+	{name: "v3 bundles as referrers", cli: "cosign3", referrers: true, bundles: true,
 		args: func(sc, tr string) []string { return []string{"--signing-config", sc, "--trusted-root", tr} }},
-	{name: "v3 bundles, fallback tag without referrers API", cli: "cosign3", referrers: false,
+	{name: "v3 bundles, fallback tag without referrers API", cli: "cosign3", referrers: false, tags: []string{""},
 		args: func(sc, tr string) []string { return []string{"--signing-config", sc, "--trusted-root", tr} }},
-	{name: "v3 classic tags (new-bundle-format=false)", cli: "cosign3", referrers: true,
+	{name: "v3 classic tags (new-bundle-format=false)", cli: "cosign3", referrers: true, tags: []string{".sig", ".att"},
 		args: func(_, _ string) []string {
 			return []string{"--use-signing-config=false", "--tlog-upload=false", "--new-bundle-format=false"}
 		}},
+}
+
+// checkLayout asserts that the CLI stored what the layout says, so each case
+// exercises the storage it is named after.
+func checkLayout(t *testing.T, l layout, digestRef string) {
+	t.Helper()
+	d, err := name.NewDigest(digestRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tags, err := remote.List(d.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := strings.Replace(d.DigestStr(), ":", "-", 1)
+	got := map[string]bool{}
+	for _, tag := range tags {
+		if s, ok := strings.CutPrefix(tag, base); ok {
+			got[s] = true
+		}
+	}
+	for _, s := range l.tags {
+		if !got[s] {
+			t.Errorf("%s wrote no tag %s%s (tags: %v)", l.cli, base, s, tags)
+		}
+	}
+	if l.bundles {
+		if len(got) != 0 {
+			t.Errorf("%s wrote tags %v, want referrers only", l.cli, got)
+		}
+		idx, err := remote.Referrers(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := idx.IndexManifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(m.Manifests) < 2 {
+			t.Errorf("want a signature and an attestation referrer, got %d", len(m.Manifests))
+		}
+	}
 }
 
 // cliFor returns the named CLI with a fresh HOME for this (sub)test.
@@ -176,6 +223,7 @@ func TestKeyLayouts(t *testing.T) {
 			flags := l.args(sc, tr)
 			c.run(t, append(append([]string{"sign", "--key", right.keyPath}, flags...), signed)...)
 			c.run(t, append(append([]string{"attest", "--key", right.keyPath, "--type", "vuln", "--predicate", pred}, flags...), signed)...)
+			checkLayout(t, l, signed)
 
 			t.Run("right key passes", func(t *testing.T) {
 				res, err := verifyImage(t, policy(keyAuthority(right.pub), false), signed)
@@ -202,7 +250,9 @@ func TestKeyless(t *testing.T) {
 	dir := t.TempDir()
 	ca, otherCA := newCA(t, "local fulcio"), newCA(t, "other fulcio")
 	id := ca.issue(t, dir, subject, issuer)
-	sc, tr := offlineSigning(t, dir)
+	sc, _ := offlineSigning(t, dir)
+	// cosign v3 checks the leaf against the trusted root it signs with.
+	caRoot := writeFile(t, dir, "ca-trusted-root.json", []byte(ca.trustedRoot(t)))
 	pred := writeFile(t, dir, "vuln.json", vulnPredicate(time.Now()))
 	host := startRegistry(t, true)
 
@@ -219,7 +269,7 @@ func TestKeyless(t *testing.T) {
 		// cosign v2 takes the chain; v3 writes a bundle sigstore-go rejects
 		// when given one, so it gets the leaf alone.
 		{"v2 classic, certificate and chain", "cosign2", []string{"--certificate", id.certPath, "--certificate-chain", id.chain, "--tlog-upload=false"}},
-		{"v3 bundle, certificate", "cosign3", []string{"--certificate", id.certPath, "--signing-config", sc, "--trusted-root", tr}},
+		{"v3 bundle, certificate", "cosign3", []string{"--certificate", id.certPath, "--signing-config", sc, "--trusted-root", caRoot}},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,7 +2,9 @@ package customrun
 
 import (
 	"context"
+	"fmt"
 	"github.com/google/go-cmp/cmp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -92,7 +94,12 @@ func (c *engineCall) Verify(ctx context.Context, spec *v1alpha1.SecurityGateSpec
 
 type fakeVerifier struct{}
 
-func (fakeVerifier) ResolveDigest(context.Context, string) (string, error) { return "", nil }
+func (fakeVerifier) ResolveDigest(_ context.Context, ref string) (string, error) {
+	if strings.Contains(ref, "@sha256:") {
+		return ref, nil
+	}
+	return "", fmt.Errorf("%s: not pinned and no registry in unit tests", ref)
+}
 func (fakeVerifier) VerifyBundle(context.Context, string) ([]gate.Finding, error) {
 	return nil, nil
 }

@@ -67,6 +67,7 @@ func (js *jobs) start(ctx context.Context, key jobKey, now time.Time, fn func(co
 	ctx, cancel := context.WithCancel(ctx)
 	j := &job{cancel: cancel, done: make(chan struct{}), started: now}
 	js.mu.Lock()
+	js.sweepLocked(now)
 	js.running[key] = j
 	js.mu.Unlock()
 	go func() {
@@ -134,4 +135,18 @@ func (js *jobs) failureCount(uid types.UID) int {
 	js.mu.Lock()
 	defer js.mu.Unlock()
 	return js.failures[uid]
+}
+
+// staleAfter is how long a finished, never-consumed result is kept: its
+// CustomRun was deleted, or another replica took it over.
+const staleAfter = time.Hour
+
+func (js *jobs) sweepLocked(now time.Time) {
+	for k, j := range js.running {
+		if j.finishedYet() && now.Sub(j.started) > staleAfter {
+			delete(js.running, k)
+			delete(js.retryAt, k.UID)
+			delete(js.failures, k.UID)
+		}
+	}
 }

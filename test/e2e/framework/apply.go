@@ -149,7 +149,24 @@ func (e *Env) ApplyYAML(ctx context.Context, y string) error {
 	return e.Apply(ctx, objs)
 }
 
+// DryRunApply server-side applies every object (Deployments included) with
+// dryRun=All: the API server validates and admits each one, nothing is
+// stored. It returns every failure, naming the object.
+func (e *Env) DryRunApply(ctx context.Context, objs []*unstructured.Unstructured) error {
+	var errs []error
+	for _, o := range objs {
+		if err := e.apply(ctx, o, true); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
 func (e *Env) applyOne(ctx context.Context, o *unstructured.Unstructured) error {
+	return e.apply(ctx, o, false)
+}
+
+func (e *Env) apply(ctx context.Context, o *unstructured.Unstructured, dryRun bool) error {
 	gvk := o.GroupVersionKind()
 	m, err := e.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	if err != nil {
@@ -170,7 +187,11 @@ func (e *Env) applyOne(ctx context.Context, o *unstructured.Unstructured) error 
 		}
 		res = ri.Namespace(ns)
 	}
-	if _, err := res.Apply(ctx, o.GetName(), o, metav1.ApplyOptions{FieldManager: fieldManager, Force: true}); err != nil {
+	opts := metav1.ApplyOptions{FieldManager: fieldManager, Force: true}
+	if dryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	if _, err := res.Apply(ctx, o.GetName(), o, opts); err != nil {
 		return fmt.Errorf("apply %s %s/%s: %w", gvk.Kind, o.GetNamespace(), o.GetName(), err)
 	}
 	return nil

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -98,6 +97,7 @@ func (e *Env) StartGateController(ctx context.Context, bin, name string, wait bo
 		}
 		env = append(env, "METRICS_DOMAIN=securitygate.dev/controller")
 		env = append(env, extraEnv...)
+		before := e.GateLeaseHolders(ctx)
 		p, err := startProcess(e.Dir, name, env, bin)
 		if err != nil {
 			return err
@@ -107,13 +107,11 @@ func (e *Env) StartGateController(ctx context.Context, bin, name string, wait bo
 		if !wait {
 			return nil
 		}
-		return e.waitProcess(ctx, p, 2*time.Minute, func(ctx context.Context) (bool, error) {
-			ls, err := e.Kube.CoordinationV1().Leases(GateNamespace).List(ctx, metav1.ListOptions{})
-			if err != nil {
-				return false, nil
-			}
-			for _, l := range ls.Items {
-				if h := l.Spec.HolderIdentity; h != nil && strings.HasPrefix(*h, hostnamePrefix()) {
+		// Ready when a lease is held by an identity that held none before:
+		// this process (a killed predecessor's lease may still be recorded).
+		return e.waitProcess(ctx, p, 3*time.Minute, func(ctx context.Context) (bool, error) {
+			for h := range e.GateLeaseHolders(ctx) {
+				if !before[h] {
 					return true, nil
 				}
 			}
@@ -123,9 +121,77 @@ func (e *Env) StartGateController(ctx context.Context, bin, name string, wait bo
 	return gc, err
 }
 
-// hostnamePrefix is how knative names a lease holder: the pod name (here the
-// host name) followed by an id.
-func hostnamePrefix() string {
-	h, _ := os.Hostname()
-	return h
+// GateLeaseHolders lists the identities holding leases in the controller's
+// namespace.
+func (e *Env) GateLeaseHolders(ctx context.Context) map[string]bool {
+	out := map[string]bool{}
+	ls, err := e.Kube.CoordinationV1().Leases(GateNamespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return out
+	}
+	for _, l := range ls.Items {
+		if h := l.Spec.HolderIdentity; h != nil && *h != "" {
+			out[*h] = true
+		}
+	}
+	return out
+}
+
+// ShortenGateLeases overrides config-leader-election in the controller's
+// namespace with short leases, so a replica that replaces a killed one takes
+// over in seconds instead of the shipped 60 s. Only timing changes.
+func (e *Env) ShortenGateLeases(ctx context.Context) error {
+	return e.ApplyYAML(ctx, `
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: config-leader-election
+  namespace: `+GateNamespace+`
+data:
+  lease-duration: "15s"
+  renew-deadline: "10s"
+  retry-period: "2s"
+`)
+}
+
+// extraRBAC grants what the controller's informers needed beyond config/
+// when the tree linked Tekton's taskrun reconciler (its injection informers:
+// TaskRuns, VerificationPolicies, Secrets, LimitRanges, all namespaces). It
+// is applied only with E2E_GATE_EXTRA_RBAC=1, to exercise the scenarios
+// while config/ and the controller disagree; the default run tests config/
+// exactly as shipped.
+const extraRBAC = `
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: security-gate-e2e-extra
+rules:
+- apiGroups: ["tekton.dev"]
+  resources: ["taskruns", "verificationpolicies"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: [""]
+  resources: ["secrets", "limitranges"]
+  verbs: ["get", "list", "watch"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: security-gate-e2e-extra
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: security-gate-e2e-extra
+subjects:
+- kind: ServiceAccount
+  name: security-gate-controller
+  namespace: security-gate
+`
+
+// ApplyExtraGateRBAC applies extraRBAC when E2E_GATE_EXTRA_RBAC=1 and says
+// whether it did.
+func (e *Env) ApplyExtraGateRBAC(ctx context.Context) (bool, error) {
+	if os.Getenv("E2E_GATE_EXTRA_RBAC") != "1" {
+		return false, nil
+	}
+	return true, e.ApplyYAML(ctx, extraRBAC)
 }

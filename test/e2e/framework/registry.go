@@ -9,6 +9,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -29,15 +30,22 @@ const (
 
 // Registry is an in-process OCI registry (with the referrers API) on a
 // loopback port. Tekton, go-containerregistry and cosign talk plain HTTP to
-// 127.0.0.1 without configuration.
+// 127.0.0.1 without configuration. Faults can be injected per repository so
+// that, say, the gate's image checks stall while Tekton's bundle resolution
+// still works.
 type Registry struct {
 	Host string // 127.0.0.1:PORT
 
 	srv *http.Server
 
 	mu      sync.Mutex
-	mode    RegistryMode
-	changed chan struct{} // closed when the mode changes
+	faults  map[string]*fault // by path substring, e.g. "/v2/ns/compiler/"
+	changed chan struct{}     // closed when any fault changes
+}
+
+type fault struct {
+	mode RegistryMode
+	hits int
 }
 
 // StartRegistry serves a fresh registry on a free loopback port.
@@ -46,24 +54,26 @@ func StartRegistry() (*Registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Registry{Host: l.Addr().String(), changed: make(chan struct{})}
+	r := &Registry{Host: l.Addr().String(), faults: map[string]*fault{}, changed: make(chan struct{})}
 	inner := registry.New(registry.WithReferrersSupport(true), registry.Logger(log.New(io.Discard, "", 0)))
 	r.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		r.mu.Lock()
-		mode, changed := r.mode, r.changed
-		r.mu.Unlock()
-		switch mode {
-		case RegistryStalled:
-			select {
-			case <-changed:
-			case <-req.Context().Done():
+		for {
+			mode, changed := r.match(req.URL.Path)
+			switch mode {
+			case RegistryStalled:
+				select {
+				case <-changed:
+					continue // re-evaluate under the new faults
+				case <-req.Context().Done():
+					return
+				}
+			case RegistryDown:
+				http.Error(w, "registry down (e2e fault injection)", http.StatusServiceUnavailable)
 				return
 			}
-		case RegistryDown:
-			http.Error(w, "registry down (e2e fault injection)", http.StatusServiceUnavailable)
+			inner.ServeHTTP(w, req)
 			return
 		}
-		inner.ServeHTTP(w, req)
 	})}
 	go func() {
 		if err := r.srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -73,14 +83,42 @@ func StartRegistry() (*Registry, error) {
 	return r, nil
 }
 
-// SetMode switches how the registry answers; stalled requests resume (and
-// are then served according to the new mode's predecessor rules: normally).
-func (r *Registry) SetMode(m RegistryMode) {
+func (r *Registry) match(path string) (RegistryMode, <-chan struct{}) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.mode = m
+	for sub, f := range r.faults {
+		if strings.Contains(path, sub) && f.mode != RegistryUp {
+			f.hits++
+			return f.mode, r.changed
+		}
+	}
+	return RegistryUp, r.changed
+}
+
+// SetFault makes requests whose path contains sub (e.g. "/v2/ns/repo/")
+// stall or fail; RegistryUp removes the fault and releases stalled requests.
+func (r *Registry) SetFault(sub string, m RegistryMode) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if m == RegistryUp {
+		delete(r.faults, sub)
+	} else if f, ok := r.faults[sub]; ok {
+		f.mode = m
+	} else {
+		r.faults[sub] = &fault{mode: m}
+	}
 	close(r.changed)
 	r.changed = make(chan struct{})
+}
+
+// FaultHits is how many requests the fault on sub has stalled or failed.
+func (r *Registry) FaultHits(sub string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if f, ok := r.faults[sub]; ok {
+		return f.hits
+	}
+	return 0
 }
 
 // Close stops serving.

@@ -1,0 +1,73 @@
+package customrun
+
+import (
+	"strings"
+	"testing"
+
+	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
+	"github.com/tektoncd/pipeline/test"
+	"github.com/tektoncd/pipeline/test/parse"
+	"knative.dev/pkg/apis"
+
+	"github.com/security-gate/security-gate/pkg/gate"
+)
+
+// The real engine, fed by the real resolver over the informer listers: a
+// pipeline task that references a Task by name is judged on that Task's
+// content, read from the run's namespace.
+func TestRealEngineThroughListers(t *testing.T) {
+	const restricted = `
+    securityContext:
+      runAsNonRoot: true
+      allowPrivilegeEscalation: false
+      capabilities: {drop: [ALL]}
+      seccompProfile: {type: RuntimeDefault}`
+	for _, tc := range []struct {
+		name       string
+		stepExtra  string
+		wantReason string
+		wantCheck  string
+	}{
+		{name: "step runs as root", wantReason: ReasonPolicyViolation, wantCheck: gate.CheckSecurityContext},
+		{name: "restricted step", stepExtra: restricted, wantReason: ReasonPassed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			task := parse.MustParseV1Task(t, `
+metadata: {name: compile, namespace: ci}
+spec:
+  steps:
+  - name: compile
+    image: registry.example.com/go@sha256:0000000000000000000000000000000000000000000000000000000000000000`+tc.stepExtra+`
+`)
+			pr := pipelineRun(t, true)
+			pr.Spec.PipelineSpec.Tasks[1].TaskSpec = nil
+			pr.Spec.PipelineSpec.Tasks[1].TaskRef = &v1.TaskRef{Name: "compile"}
+			pr.Status.PipelineSpec = pr.Spec.PipelineSpec.DeepCopy()
+			run := gateRun(t, func(r *v1beta1.CustomRun) { r.Spec.Params = nil })
+			d := test.Data{CustomRuns: []*v1beta1.CustomRun{run}, PipelineRuns: []*v1.PipelineRun{pr}, Tasks: []*v1.Task{task}}
+			h := newHarness(t, d, nil, defaultPolicies(), &fakeEngine{}, nil)
+			h.r.NewEngine = func(o gate.Options) Engine { return gate.New(o) }
+			got, _ := h.settle(t, 10)
+			c := got.Status.GetCondition(apis.ConditionSucceeded)
+			if c == nil || c.Reason != tc.wantReason {
+				var ef extraFields
+				_ = got.Status.DecodeExtraFields(&ef)
+				t.Fatalf("condition %+v, want %s; report %+v", c, tc.wantReason, ef.Report)
+			}
+			if tc.wantCheck != "" {
+				var ef extraFields
+				if err := got.Status.DecodeExtraFields(&ef); err != nil {
+					t.Fatal(err)
+				}
+				found := false
+				for _, v := range ef.Report.Violations {
+					found = found || (v.Check == tc.wantCheck && strings.Contains(v.Subject, "step=compile"))
+				}
+				if !found {
+					t.Errorf("no %s violation for step compile in %+v", tc.wantCheck, ef.Report.Violations)
+				}
+			}
+		})
+	}
+}
