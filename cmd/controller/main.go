@@ -41,5 +41,6 @@ func main() {
 	// An empty list creates no informer, so no pod permission is needed.
 	ctx = filteredinformerfactory.WithSelectors(ctx)
 
+	injection.Default = allowlisted{injection.Default}
 	sharedmain.MainWithConfig(ctx, customrun.ControllerName, cfg, customrun.NewController(customrun.Options{}))
 }

@@ -77,7 +77,7 @@ func (v *Verifier) verifySignature(ctx context.Context, m *material, auths []*au
 		for _, a := range auths {
 			opts, err := a.checkOpts(ctx, v.sigstoreRoot, false, func(co *cosign.CheckOpts) {
 				// Without it a signature copied from another image verifies.
-				_ = cosign.SimpleClaimVerifier
+				co.ClaimVerifier = cosign.SimpleClaimVerifier
 			})
 			if err != nil {
 				return outcome{}, err
