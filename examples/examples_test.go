@@ -237,9 +237,9 @@ func TestFilesParseAndValidate(t *testing.T) {
 // bundles maps each bundle reference of the walk-through to the file that is
 // published at it, as the demo does.
 var bundles = map[string]string{
-	"demo/tasks@DIGEST_TASKS":                      "tasks.yaml",
-	"demo/pipeline@DIGEST_PIPELINE":                "pipeline.yaml",
-	"demo/unsafe-tasks@DIGEST_UNSAFE_TASKS":        "noncompliant/tasks.yaml",
+	"demo/tasks@DIGEST_TASKS":                     "tasks.yaml",
+	"demo/pipeline@DIGEST_PIPELINE":               "pipeline.yaml",
+	"demo/unsafe-tasks@DIGEST_UNSAFE_TASKS":       "noncompliant/tasks.yaml",
 	"demo/unsafe-pipeline@DIGEST_UNSAFE_PIPELINE": "noncompliant/pipeline.yaml",
 }
 

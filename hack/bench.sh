@@ -11,7 +11,8 @@
 # Environment: BENCH_CLI_RUNS (default 9), BENCH_COSIGN_ROUNDS (default 3),
 # BENCHTIME (go test -benchtime for (b), default 2s), BENCH_SECURITY_GATE
 # (measure this security-gate binary instead of building ./cmd/security-gate,
-# e.g. to compare a change).
+# e.g. to compare a change), BENCH_COMPARE (a second security-gate binary,
+# measured like (a) right after each of its runs, reported next to it).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

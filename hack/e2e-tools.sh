@@ -5,10 +5,12 @@
 #   .cache/bin/tekton-controller,
 #   .cache/bin/tekton-resolvers          test/tools/tekton (tektoncd/pipeline v1.15.0)
 #   .cache/tekton/config/                Tekton's YAML from that same module version
+#   .cache/bin/ko                        hack/tools (the e2e manifests test runs
+#                                        `ko resolve -f config/`)
 # Idempotent: a binary is rebuilt only when its module files, ldflags or the Go
 # version change (a stamp next to it records them). Prints the time of each step.
 # Usage: hack/e2e-tools.sh [etcd kube-apiserver kubectl tekton-controller
-#                           tekton-resolvers tekton-config ...]   (default: all)
+#                           tekton-resolvers tekton-config ko ...]   (default: all)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -45,7 +47,7 @@ build() {
 T_ALL="$(now)"
 WANT=("$@")
 if [[ ${#WANT[@]} -eq 0 ]]; then
-	WANT=(etcd kube-apiserver kubectl tekton-controller tekton-resolvers tekton-config)
+	WANT=(etcd kube-apiserver kubectl tekton-controller tekton-resolvers tekton-config ko)
 fi
 want() { [[ " ${WANT[*]} " == *" $1 "* ]]; }
 
@@ -73,6 +75,7 @@ want kube-apiserver && build kube-apiserver "${KUBE_DIR}" k8s.io/kubernetes/cmd/
 want kubectl && build kubectl "${KUBE_DIR}" ./cmd/kubectl "${KUBE_LDFLAGS}"
 want tekton-controller && build tekton-controller "${TEKTON_DIR}" github.com/tektoncd/pipeline/cmd/controller "-s -w"
 want tekton-resolvers && build tekton-resolvers "${TEKTON_DIR}" github.com/tektoncd/pipeline/cmd/resolvers "-s -w"
+want ko && build ko "${ROOT}/hack/tools" github.com/google/ko ""
 
 # Tekton's manifests from the module cache, at the version the binaries use.
 CFG="${ROOT}/.cache/tekton/config"

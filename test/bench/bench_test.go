@@ -27,6 +27,7 @@ import (
 const (
 	envCLI     = "BENCH_SECURITY_GATE" // security-gate binary (default: go build it)
 	envSpawn   = "BENCH_SPAWN"         // test/bench/spawn binary (default: go build it)
+	envCompare = "BENCH_COMPARE"       // optional second security-gate, measured like (a), interleaved
 	envCosign  = "BENCH_COSIGN"        // cosign v2 binary (default .cache/bin/cosign2)
 	envReport  = "BENCH_REPORT"        // also write the table to this file
 	envCLIRuns = "BENCH_CLI_RUNS"      // measured runs of (a), default 9
@@ -53,28 +54,42 @@ func TestBench(t *testing.T) {
 	w.cosignNegativeControl(t, r, cosign)
 
 	// (a) cold CLI processes and (c) cosign loops, interleaved so that both
-	// see the same load on a shared machine.
+	// see the same load on a shared machine. BENCH_COMPARE (another build of
+	// the CLI, e.g. with a proposed change) runs right after each run of (a).
+	compare := os.Getenv(envCompare)
+	if compare != "" {
+		w.runCLI(t, r, compare)
+	}
 	runsA, roundsC := envInt(t, envCLIRuns, 9), envInt(t, envRounds, 3)
-	var a cliRuns
+	var a, a2 cliRuns
 	var c []cosignLoop
+	runA := func() {
+		a.runs = append(a.runs, w.runCLI(t, r, cli))
+		if compare != "" {
+			a2.runs = append(a2.runs, w.runCLI(t, r, compare))
+		}
+	}
 	for k := 0; k < roundsC; k++ {
 		for len(a.runs) < (k+1)*runsA/roundsC {
-			a.runs = append(a.runs, w.runCLI(t, r, cli))
+			runA()
 		}
 		c = append(c, w.runCosignLoop(t, r, cosign))
 	}
 	for len(a.runs) < runsA {
-		a.runs = append(a.runs, w.runCLI(t, r, cli))
+		runA()
 	}
 
 	// (b) warm, in-process: BenchmarkWarmPipeline's body, on this world.
-	cache := w.prime(t)
-	b := testing.Benchmark(func(b *testing.B) { warmPipeline(b, w, cache) })
+	warm := w.prime(t)
+	b := testing.Benchmark(func(b *testing.B) { warmPipeline(b, w, warm) })
 	if b.N == 0 {
 		t.Fatalf("BenchmarkWarmPipeline failed: %s", w.failure)
 	}
 
 	tab := newTable(a, b, c, cosign, loadBefore)
+	if compare != "" {
+		tab += compareLine(a, a2, compare)
+	}
 	os.Stdout.WriteString(tab)
 	if p := os.Getenv(envReport); p != "" {
 		if err := os.WriteFile(p, []byte(tab), 0o644); err != nil {
@@ -91,8 +106,8 @@ func TestBench(t *testing.T) {
 //	go test -tags bench -run '^$' -bench BenchmarkWarmPipeline ./test/bench
 func BenchmarkWarmPipeline(b *testing.B) {
 	w := newWorld(b)
-	cache := w.prime(b)
-	b.Run("40-images", func(b *testing.B) { warmPipeline(b, w, cache) })
+	warm := w.prime(b)
+	b.Run("40-images", func(b *testing.B) { warmPipeline(b, w, warm) })
 }
 
 // BenchmarkColdPipeline is (a) without the process: a new registry client
@@ -107,7 +122,7 @@ func BenchmarkColdPipeline(b *testing.B) {
 		w.reg.ResetCounts()
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
-			w.mustPass(b, w.verifyOnce(b, w.newCache(b)))
+			w.mustPass(b, w.verifyOnce(b, w.newSession(b)))
 		}
 		b.StopTimer()
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e6, "ms/op")
@@ -115,32 +130,33 @@ func BenchmarkColdPipeline(b *testing.B) {
 	})
 }
 
-// warmCache is a primed cache and the client that primed it.
-type warmCache struct {
+// session is what runs in one process share: the registry client
+// (transport, puller) and the verification cache.
+type session struct {
 	cache  *verify.Cache
 	client *secoci.Client
 }
 
-// newCache returns an empty cache and a new registry client (anonymous, as
-// the CLI is with an empty docker config).
-func (w *world) newCache(tb testing.TB) warmCache {
+// newSession returns a new registry client (anonymous, as the CLI is with
+// an empty docker config) and an empty cache.
+func (w *world) newSession(tb testing.TB) session {
 	tb.Helper()
 	c, err := secoci.New(secoci.Options{Keychain: authn.NewMultiKeychain(), Timeout: 30 * time.Second})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return warmCache{cache: verify.NewCache(verify.DefaultCacheSize, verify.DefaultCacheTTL), client: c}
+	return session{cache: verify.NewCache(verify.DefaultCacheSize, verify.DefaultCacheTTL), client: c}
 }
 
 // prime verifies the run once with a fresh cache.
-func (w *world) prime(tb testing.TB) warmCache {
+func (w *world) prime(tb testing.TB) session {
 	tb.Helper()
-	wc := w.newCache(tb)
+	wc := w.newSession(tb)
 	w.mustPass(tb, w.verifyOnce(tb, wc))
 	return wc
 }
 
-func warmPipeline(b *testing.B, w *world, wc warmCache) {
+func warmPipeline(b *testing.B, w *world, wc session) {
 	w.reg.ResetCounts()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -153,7 +169,7 @@ func warmPipeline(b *testing.B, w *world, wc warmCache) {
 }
 
 // verifyOnce wires a run exactly as cmd/security-gate does for -f inputs.
-func (w *world) verifyOnce(tb testing.TB, wc warmCache) *gate.Report {
+func (w *world) verifyOnce(tb testing.TB, wc session) *gate.Report {
 	v, err := verify.New(w.spec, verify.Options{Client: wc.client, Cache: wc.cache})
 	if err != nil {
 		tb.Fatal(err)

@@ -75,6 +75,26 @@ func newTable(a cliRuns, b testing.BenchmarkResult, c []cosignLoop, cosign, load
 	return s.String()
 }
 
+// compareLine reports BENCH_COMPARE's runs next to (a)'s.
+func compareLine(a, a2 cliRuns, path string) string {
+	stats := func(c cliRuns) (wall, cpu time.Duration, rss int64) {
+		var ws, cs []time.Duration
+		for _, r := range c.runs {
+			ws, cs = append(ws, r.wall), append(cs, r.user+r.sys)
+			rss = max(rss, r.maxRSS)
+		}
+		return median(ws), median(cs), rss
+	}
+	w1, c1, r1 := stats(a)
+	w2, c2, r2 := stats(a2)
+	return fmt.Sprintf("\n  compare (interleaved runs, medians):\n"+
+		"    (a)  %-40s wall %s, CPU %s, peak RSS %s\n"+
+		"    (a') %-40s wall %s, CPU %s, peak RSS %s\n"+
+		"    (a') vs (a): wall %+.1f%%, CPU %+.1f%%\n",
+		"BENCH_SECURITY_GATE", ms(w1), ms(c1), mib(r1), path, ms(w2), ms(c2), mib(r2),
+		100*(float64(w2)/float64(w1)-1), 100*(float64(c2)/float64(c1)-1))
+}
+
 func met(ok bool) string {
 	if ok {
 		return "met"

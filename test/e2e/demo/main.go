@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -56,8 +57,10 @@ func run(keep bool, stateFile, cosignBin string) int {
 	stop := func() {
 		stopOnce.Do(func() {
 			section("stopping everything the demo started")
-			for _, p := range env.Processes() {
-				say("  stop %-26s pid %d", p.Name, p.PID())
+			// env.Stop stops them in reverse start order (SIGTERM, wait, SIGKILL).
+			procs := env.Processes()
+			for i := len(procs) - 1; i >= 0; i-- {
+				say("  stop %-26s pid %d", procs[i].Name, procs[i].PID())
 			}
 			env.Stop()
 			say("  registry %s closed", registryHost(env))
@@ -153,7 +156,7 @@ func run(keep bool, stateFile, cosignBin string) int {
 		}
 		say("  (%v)", time.Since(tRun).Round(100*time.Millisecond))
 		if !ok {
-			say("\n  controller log (last lines, %s):\n%s", gc.LogPath, indent(gc.LogTail(25)))
+			say("\n  controller log (last lines, %s):\n%s", gc.LogPath, indent(compactLog(gc.LogTail(25))))
 			break
 		}
 	}
@@ -176,8 +179,49 @@ func run(keep bool, stateFile, cosignBin string) int {
 }
 
 func failed(format string, args ...any) int {
-	say("\nDEMO FAILED: "+format, args...)
+	say("\nDEMO FAILED: %s", compactLog(fmt.Sprintf(format, args...)))
 	return 1
+}
+
+// compactLog makes an error that carries a process's log tail readable: a
+// JSON log line (knative's zap format) becomes "severity message: error",
+// without its stack trace; any line is cut at 300 characters.
+func compactLog(s string) string {
+	lines := strings.Split(s, "\n")
+	seen := map[string]int{}
+	var out []string
+	for _, l := range lines {
+		var e struct {
+			Severity string `json:"severity"`
+			Message  string `json:"message"`
+			Error    string `json:"error"`
+		}
+		if strings.HasPrefix(l, "{") && json.Unmarshal([]byte(l), &e) == nil && e.Message != "" {
+			l = e.Severity + " " + e.Message
+			if e.Error != "" {
+				l += ": " + e.Error
+			}
+			if len(l) > 300 {
+				l = l[:300] + "…"
+			}
+			// The same complaint every few seconds: once, with a count.
+			if n, dup := seen[l]; dup {
+				seen[l] = n + 1
+				continue
+			}
+			seen[l] = 1
+		}
+		if len(l) > 300 {
+			l = l[:300] + "…"
+		}
+		out = append(out, l)
+	}
+	for i, l := range out {
+		if n := seen[l]; n > 1 {
+			out[i] = fmt.Sprintf("%s  (x%d)", l, n)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 func registryHost(env *framework.Env) string {

@@ -137,7 +137,11 @@ func publish(ctx context.Context, env *framework.Env, cosign *cosignCLI, say fun
 		if err := cosign.sign(ctx, ref); err != nil {
 			return nil, err
 		}
-		say("step %s  bundle %s (examples/%s) pushed and signed", map[bool]string{true: "3", false: "5"}[b.file == "tasks.yaml"], ref, b.file)
+		step := "5"
+		if b.file == "tasks.yaml" {
+			step = "3"
+		}
+		say("step %s  bundle %s (examples/%s) pushed and signed", step, ref, b.file)
 	}
 	return &published{vars: vars}, nil
 }

@@ -8,7 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -110,6 +112,11 @@ func (e *Env) StartGateController(ctx context.Context, bin, name string, wait bo
 		// Ready when a lease is held by an identity that held none before:
 		// this process (a killed predecessor's lease may still be recorded).
 		return e.waitProcess(ctx, p, 3*time.Minute, func(ctx context.Context) (bool, error) {
+			if denied := forbiddenInformers(p.LogPath); len(denied) > 0 {
+				// An informer the RBAC in config/ does not allow never
+				// syncs, and the controller never starts: say which.
+				return false, fmt.Errorf("the RBAC in config/ forbids what the controller's informers list: %s", strings.Join(denied, "; "))
+			}
 			for h := range e.GateLeaseHolders(ctx) {
 				if !before[h] {
 					return true, nil
@@ -119,6 +126,31 @@ func (e *Env) StartGateController(ctx context.Context, bin, name string, wait bo
 		})
 	})
 	return gc, err
+}
+
+var forbiddenRE = regexp.MustCompile(`cannot list resource \\?"([^"\\]+)\\?" in API group \\?"([^"\\]*)\\?"`)
+
+// forbiddenInformers lists the resources the process's log says it was
+// forbidden to list, as resource.group.
+func forbiddenInformers(logPath string) []string {
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, m := range forbiddenRE.FindAllStringSubmatch(string(b), -1) {
+		r := m[1]
+		if m[2] != "" {
+			r += "." + m[2]
+		}
+		if !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // GateLeaseHolders lists the identities holding leases in the controller's

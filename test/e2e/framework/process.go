@@ -143,6 +143,11 @@ func (p *Process) LogTail(n int) string {
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}
+	for i, l := range lines {
+		if len(l) > 400 { // knative's JSON lines carry whole stack traces
+			lines[i] = l[:400] + " …"
+		}
+	}
 	return strings.Join(lines, "\n")
 }
 
