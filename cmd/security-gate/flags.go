@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -49,13 +50,25 @@ type verifyOptions struct {
 	pipelineRun string
 	namespace   string
 	kubeconfig  string
+
+	// --policy-name: a ClusterSecurityGate read from the cluster, its
+	// key.secretRefs from controllerNamespace, as the controller does.
+	policyName          string
+	controllerNamespace string
+
+	// resultsDir receives the Tekton result files (the catalog Task).
+	resultsDir string
 }
+
+// defaultControllerNamespace is where config/ installs the controller.
+const defaultControllerNamespace = "security-gate"
 
 const verifyHelp = `Verify Tekton objects against a SecurityGate or ClusterSecurityGate policy.
 
 Usage:
-  security-gate verify --policy FILE [-f FILE|DIR|-]... [--image REF]... [flags]
-  security-gate verify --policy FILE --pipelinerun NAME [--namespace NS] [--kubeconfig FILE] [--image REF]... [flags]
+  security-gate verify (--policy FILE | --policy-name NAME) [-f FILE|DIR|-]... [--image REF]... [flags] [--] [IMAGE...]
+  security-gate verify (--policy FILE | --policy-name NAME) --pipelinerun NAME [--namespace NS] [--kubeconfig FILE]
+                       [--results-dir DIR] [flags] [--] [IMAGE...]
 
 Inputs are PipelineRun, Pipeline, TaskRun, Task and StepAction objects
 (tekton.dev/v1 and v1beta1) in YAML or JSON, several documents per file.
@@ -67,16 +80,33 @@ remote resolvers (git, hub, cluster, http) are reported as unresolved.
 With --pipelinerun the run is read from the cluster and resolved exactly
 as Tekton resolved it.
 
+Arguments are images, exactly like --image; everything after "--" is an
+image, even if it starts with "-".
+
+Policy (exactly one):
+      --policy FILE          one SecurityGate or ClusterSecurityGate (YAML or
+                             JSON; "-" reads stdin). key.secretRef is not
+                             supported in a file: put PEM public keys in
+                             key.data, or apply the policy and use
+                             --policy-name
+      --policy-name NAME     the ClusterSecurityGate NAME, read from the
+                             cluster (same configuration as --pipelinerun;
+                             needs get on clustersecuritygates.securitygate.dev)
+                             and defaulted and validated as the controller
+                             does; its key.secretRefs are read from
+                             --controller-namespace, as the controller does
+      --controller-namespace NS
+                             namespace of the security-gate controller, where
+                             the key.secretRef Secrets of a --policy-name
+                             policy are read (needs get on those secrets)
+                             (default security-gate)
+
 Flags:
-      --policy FILE          policy: one SecurityGate or ClusterSecurityGate
-                             (YAML or JSON; "-" reads stdin). Required.
-                             key.secretRef is not supported outside a cluster:
-                             put PEM public keys in key.data
   -f, --filename PATH        a file, a directory (read recursively: *.yaml,
                              *.yml, *.json) or "-" for stdin; repeatable
       --image REF            an extra image to verify with the images and
                              attestations rules, e.g. what a build pushed;
-                             repeatable
+                             repeatable; the same as an IMAGE argument
   -o, --output FORMAT        text (default), json, junit or sarif
       --gate-task NAME       the pipeline task that is the gate, when it is
                              not a securitygate.dev custom task (e.g. the
@@ -94,9 +124,18 @@ Flags:
       --namespace NS         namespace of --pipelinerun (default: the
                              namespace of the kubeconfig context, or the
                              pod's namespace in a cluster)
-      --kubeconfig FILE      kubeconfig for --pipelinerun (default: in-cluster
-                             config, else $KUBECONFIG or ~/.kube/config)
+      --kubeconfig FILE      kubeconfig for --pipelinerun and --policy-name
+                             (default: in-cluster config, else $KUBECONFIG
+                             or ~/.kube/config)
+      --results-dir DIR      also write the Tekton results verdict,
+                             violations, report and verified-images as files
+                             in DIR (an existing directory; /tekton/results
+                             in a Task), whatever the verdict; see Results
   -h, --help                 show this help
+
+Flags that name something (--pipelinerun, --gate-task, --namespace,
+--policy, --policy-name, --controller-namespace, --results-dir) may not be
+given an empty value: in a Task that means a variable did not expand.
 
 Output (-o):
   text   for people: findings grouped by task, one line each
@@ -107,6 +146,18 @@ Output (-o):
   junit  JUnit XML: a testsuite per check, a testcase per check and subject
   sarif  SARIF 2.1.0, one run, one rule per check id
 
+Results (--results-dir), the same values as the custom task's results:
+  verdict          pass, warn, fail or error
+  violations       the number of violations, decimal
+  report           the findings as compact JSON {"verdict", "violations",
+                   "errors", "warnings"}; when they do not fit Tekton's
+                   4096-byte termination message, the first ones are kept
+                   and "omitted" and "note" say how many are in the step log
+  verified-images  JSON array of the images verified, as repo@sha256:<digest>
+  Files are mode 0644, written before the report is printed, also on a
+  violation or an error (and for a usage error once DIR is known). Failing
+  to write them is exit 2.
+
 Examples:
   # Verify a PipelineRun and the Pipeline and Tasks it uses
   security-gate verify --policy policy.yaml -f .tekton/
@@ -114,24 +165,29 @@ Examples:
   # Read objects from stdin and print a JSON report for scripts
   kubectl get pipelinerun release-42 -o yaml | security-gate verify --policy policy.yaml -f - -o json
 
-  # Also verify the image a build pushed, reproducibly
-  security-gate verify --policy policy.yaml -f pipeline.yaml \
-    --image registry.example.com/app@sha256:<digest> --now 2026-01-31T00:00:00Z
+  # Also verify the image a build pushed, reproducibly (arguments are images)
+  security-gate verify --policy policy.yaml -f pipeline.yaml --now 2026-01-31T00:00:00Z \
+    -- registry.example.com/app@sha256:<digest>
 
   # SARIF for code-scanning dashboards, JUnit for test reports
   security-gate verify --policy policy.yaml -f .tekton/ -o sarif > security-gate.sarif
   security-gate verify --policy policy.yaml -f .tekton/ -o junit > security-gate.xml
 
-  # From a step inside the cluster: verify the PipelineRun this step belongs to
-  security-gate verify --policy /etc/security-gate/policy.yaml \
-    --pipelinerun "$(context.pipelineRun.name)" --namespace "$(context.pipelineRun.namespace)" \
-    --gate-task security-gate
+  # Apply a ClusterSecurityGate from the cluster to local files
+  security-gate verify --policy-name strict --kubeconfig ~/.kube/config -f .tekton/
+
+  # In a step: verify the PipelineRun this step belongs to with the cluster's
+  # policy and write the Task results (what the catalog Task runs)
+  security-gate verify --pipelinerun="$PIPELINERUN" --namespace="$NAMESPACE" \
+    --gate-task="$PIPELINE_TASK" --policy-name=strict --results-dir=/tekton/results \
+    -- registry.example.com/app@sha256:<digest>
 
 Exit status:
   0  passed, possibly with warnings (mode Warn reports violations as warnings)
   1  at least one violation (mode Enforce)
-  2  could not decide: usage error, invalid policy, unreadable or invalid
-     input, registry or cluster trouble, timeout. Never 0.
+  2  could not decide: usage error, invalid or unreadable policy, unreadable
+     or invalid input, registry or cluster trouble, timeout, results that
+     could not be written. Never 0.
 `
 
 // usageError is a bad command line: exit 2 with the message and the help.
@@ -162,48 +218,131 @@ func verifyFlagSet(o *verifyOptions) (fs *flag.FlagSet, format, now *string) {
 	fs.StringVar(&o.pipelineRun, "pipelinerun", "", "")
 	fs.StringVar(&o.namespace, "namespace", "", "")
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "")
+	fs.StringVar(&o.policyName, "policy-name", "", "")
+	fs.StringVar(&o.controllerNamespace, "controller-namespace", defaultControllerNamespace, "")
+	fs.StringVar(&o.resultsDir, "results-dir", "", "")
 	return fs, format, now
 }
 
+// splitArgs separates flags (with their values) from positional arguments,
+// so that images may come before, between and after flags, and everything
+// after "--" is positional. It follows the flag package's own rules: a
+// non-boolean flag without "=" takes the next argument as its value,
+// whatever it looks like. Unknown flags are left for Parse to report.
+func splitArgs(fs *flag.FlagSet, args []string) (flags, positional []string) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			return flags, append(positional, args[i+1:]...)
+		case len(a) < 2 || a[0] != '-':
+			positional = append(positional, a)
+		default:
+			flags = append(flags, a)
+			name := strings.TrimLeft(a, "-")
+			if strings.Contains(name, "=") {
+				continue
+			}
+			f := fs.Lookup(name)
+			if f == nil {
+				continue
+			}
+			if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+				continue
+			}
+			if i+1 < len(args) {
+				i++
+				flags = append(flags, args[i])
+			}
+		}
+	}
+	return flags, positional
+}
+
+// emptyFlags are the flags that must not be given an empty value: each is
+// a name or path the command needs, and an empty one in the catalog Task
+// means a variable did not expand (e.g. the TaskRun is not part of a
+// PipelineRun), which must not quietly mean "the default".
+var emptyFlags = []struct{ name, msg string }{
+	{"pipelinerun", "--pipelinerun is empty: name the PipelineRun to verify (the catalog Task takes it from the pod's tekton.dev/pipelineRun label: is this TaskRun part of a PipelineRun?)"},
+	{"gate-task", "--gate-task is empty: name the pipeline task that is the gate (the catalog Task takes it from the pod's tekton.dev/pipelineTask label)"},
+	{"namespace", "--namespace is empty: name the namespace of the PipelineRun, or leave the flag out"},
+	{"policy", `--policy is empty: give a policy file, or "-" for stdin`},
+	{"policy-name", "--policy-name is empty: name the ClusterSecurityGate to apply"},
+	{"controller-namespace", "--controller-namespace is empty: name the namespace of the security-gate controller, where key.secretRef Secrets are read (default security-gate)"},
+	{"results-dir", "--results-dir is empty: give the directory to write the results to (/tekton/results in a Task)"},
+}
+
 // parseVerifyFlags parses and checks the flags of verify. It returns
-// flag.ErrHelp for -h/--help and a *usageError for anything wrong.
+// flag.ErrHelp for -h/--help and a *usageError for anything wrong; the
+// options are returned with a usage error too once the flags parsed, so
+// that --results-dir can still say why nothing was verified.
 func parseVerifyFlags(args []string) (*verifyOptions, error) {
 	o := &verifyOptions{}
 	fs, format, now := verifyFlagSet(o)
-	if err := fs.Parse(args); err != nil {
+	flags, positional := splitArgs(fs, args)
+	if err := fs.Parse(flags); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
 		}
 		return nil, &usageError{err.Error()}
 	}
-	if fs.NArg() > 0 {
-		return nil, usagef("unexpected argument %q: inputs are given with -f", fs.Arg(0))
+	set, empty := map[string]bool{}, map[string]bool{}
+	fs.Visit(func(f *flag.Flag) {
+		set[f.Name] = true
+		empty[f.Name] = f.Value.String() == ""
+	})
+	for _, e := range emptyFlags {
+		if empty[e.name] {
+			return o, &usageError{e.msg}
+		}
 	}
-	f, err := output.ParseFormat(*format)
+	return o, o.check(set, positional, *format, *now)
+}
+
+// check validates the parsed options; set names the flags given explicitly.
+func (o *verifyOptions) check(set map[string]bool, positional []string, format, now string) error {
+	// Positional arguments are images, exactly like --image (the catalog
+	// Task passes its images array after "--").
+	for i, a := range positional {
+		switch ext := strings.ToLower(filepath.Ext(a)); {
+		case a == "":
+			return usagef("argument %d is empty: want an image reference such as registry.example.com/app@sha256:<digest>", i+1)
+		case a == "-":
+			return usagef(`argument "-": stdin is read with -f - (or --policy -); arguments are image references`)
+		case ext == ".yaml" || ext == ".yml" || ext == ".json":
+			return usagef("argument %q looks like a file: Tekton objects are given with -f %s; arguments are image references", a, a)
+		}
+	}
+	o.images = append(o.images, positional...)
+	f, err := output.ParseFormat(format)
 	if err != nil {
-		return nil, &usageError{"-o: " + err.Error()}
+		return &usageError{"-o: " + err.Error()}
 	}
 	o.format = f
-	if o.policy == "" {
-		return nil, usagef("--policy is required: a SecurityGate or ClusterSecurityGate YAML file")
+	switch {
+	case o.policy != "" && o.policyName != "":
+		return usagef("--policy and --policy-name are alternatives: give a policy file or the name of a ClusterSecurityGate, not both")
+	case o.policy == "" && o.policyName == "":
+		return usagef("--policy FILE or --policy-name NAME is required: a SecurityGate or ClusterSecurityGate YAML file, or a ClusterSecurityGate in the cluster")
 	}
-	if *now != "" {
-		t, err := time.Parse(time.RFC3339, *now)
+	if now != "" {
+		t, err := time.Parse(time.RFC3339, now)
 		if err != nil {
-			return nil, usagef("--now %q: want an RFC 3339 time such as 2026-01-31T00:00:00Z", *now)
+			return usagef("--now %q: want an RFC 3339 time such as 2026-01-31T00:00:00Z", now)
 		}
 		o.now = t
 	}
 	if o.timeout <= 0 {
-		return nil, usagef("--timeout %s: want a positive duration such as 5m", o.timeout)
+		return usagef("--timeout %s: want a positive duration such as 5m", o.timeout)
 	}
 	if o.concurrency < 1 {
-		return nil, usagef("--concurrency %d: want at least 1", o.concurrency)
+		return usagef("--concurrency %d: want at least 1", o.concurrency)
 	}
 	switch o.color {
 	case "auto", "always", "never":
 	default:
-		return nil, usagef("--color %q: want auto, always or never", o.color)
+		return usagef("--color %q: want auto, always or never", o.color)
 	}
 	stdinUsers := 0
 	if o.policy == "-" {
@@ -215,19 +354,25 @@ func parseVerifyFlags(args []string) (*verifyOptions, error) {
 		}
 	}
 	if stdinUsers > 1 {
-		return nil, usagef(`stdin ("-") can be read only once: by --policy or by one -f`)
+		return usagef(`stdin ("-") can be read only once: by --policy or by one -f`)
+	}
+	if set["controller-namespace"] && o.policyName == "" {
+		return usagef("--controller-namespace applies only with --policy-name: a --policy file cannot use key.secretRef")
 	}
 	if o.pipelineRun != "" {
 		if len(o.files) > 0 {
-			return nil, usagef("--pipelinerun reads the run from the cluster: it cannot be combined with -f")
+			return usagef("--pipelinerun reads the run from the cluster: it cannot be combined with -f")
 		}
-	} else {
-		if o.namespace != "" || o.kubeconfig != "" {
-			return nil, usagef("--namespace and --kubeconfig apply only with --pipelinerun")
-		}
-		if len(o.files) == 0 && len(o.images) == 0 {
-			return nil, usagef("nothing to verify: give -f FILE|DIR|-, --image REF or --pipelinerun NAME")
-		}
+		return nil
 	}
-	return o, nil
+	if o.namespace != "" {
+		return usagef("--namespace applies only with --pipelinerun")
+	}
+	if o.kubeconfig != "" && o.policyName == "" {
+		return usagef("--kubeconfig applies only with --pipelinerun or --policy-name")
+	}
+	if len(o.files) == 0 && len(o.images) == 0 {
+		return usagef("nothing to verify: give -f FILE|DIR|-, an image (--image REF or an argument) or --pipelinerun NAME")
+	}
+	return nil
 }

@@ -21,6 +21,17 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
+// env is what the command takes from its surroundings besides arguments and
+// streams; tests replace it (fake cluster clients).
+type env struct {
+	connect connectFunc
+}
+
+// run is the command with the real cluster connection.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runWith(args, stdin, stdout, stderr, env{connect: connectCluster})
+}
+
 const rootHelp = `security-gate verifies everything a Tekton PipelineRun will execute against
 a security policy: where pipelines and tasks come from (signed Tekton bundles),
 how images are pinned and signed, signed attestations and vulnerability scans,
@@ -45,23 +56,24 @@ Exit status:
      input, registry or cluster trouble, timeout
 `
 
-// run is the whole command: it parses args, reads stdin when asked to, writes
-// the result to stdout and diagnostics to stderr, and returns the exit code.
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// runWith is the whole command: it parses args, reads stdin when asked to,
+// writes the result to stdout and diagnostics to stderr, and returns the
+// exit code.
+func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer, e env) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, rootHelp)
 		return exitUndecided
 	}
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "verify":
-		return runVerify(rest, stdin, stdout, stderr)
+		return runVerify(rest, stdin, stdout, stderr, e)
 	case "version":
 		return runVersion(rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		if len(rest) > 0 {
 			switch rest[0] {
 			case "verify":
-				return runVerify([]string{"--help"}, stdin, stdout, stderr)
+				return runVerify([]string{"--help"}, stdin, stdout, stderr, e)
 			case "version":
 				return runVersion([]string{"--help"}, stdout, stderr)
 			}

@@ -19,10 +19,11 @@ import (
 	"github.com/security-gate/security-gate/pkg/gate"
 	"github.com/security-gate/security-gate/pkg/manifest"
 	"github.com/security-gate/security-gate/pkg/output"
+	"github.com/security-gate/security-gate/pkg/verify"
 	"github.com/security-gate/security-gate/pkg/version"
 )
 
-func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer, e env) int {
 	o, err := parseVerifyFlags(args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(stdout, verifyHelp)
@@ -30,7 +31,23 @@ func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "security-gate verify: %v\n\nRun 'security-gate verify --help' for usage.\n", err)
+		if o != nil && o.resultsDir != "" {
+			// The pipeline reads the results, not this log: say there why
+			// nothing was verified.
+			rep := undecided(gate.Finding{Check: gate.CheckInput, Subject: "security-gate verify", Message: "usage: " + err.Error()})
+			if werr := writeResults(o.resultsDir, rep, stderr); werr != nil {
+				fmt.Fprintf(stderr, "security-gate verify: %v\n", werr)
+			}
+		}
 		return exitUndecided
+	}
+	if o.resultsDir != "" {
+		// Fail before minutes of verification whose results could not be
+		// delivered.
+		if err := checkResultsDir(o.resultsDir); err != nil {
+			fmt.Fprintf(stderr, "security-gate verify: %v\n", err)
+			return exitUndecided
+		}
 	}
 
 	// Ctrl-C and SIGTERM cancel the verification; what was not finished is
@@ -40,14 +57,22 @@ func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 
-	report, docs := verifyRun(ctx, o, stdin)
+	report, docs := verifyRun(ctx, o, stdin, e)
+	verdict := output.Verdict(report)
+	code := exitCode(verdict)
 
+	// Results first: whatever the verdict, the pipeline sees why.
+	if o.resultsDir != "" {
+		if err := writeResults(o.resultsDir, report, stderr); err != nil {
+			fmt.Fprintf(stderr, "security-gate verify: %v\n", err)
+			code = exitUndecided
+		}
+	}
 	opts := output.Options{Color: useColor(o.color, stdout), ToolVersion: version.String(), Locate: locator(docs, o.policy)}
 	if err := output.Write(stdout, o.format, report, opts); err != nil {
 		fmt.Fprintf(stderr, "security-gate verify: writing the %s report: %v\n", o.format, err)
 		return exitUndecided
 	}
-	verdict := output.Verdict(report)
 	if verdict == gate.VerdictError && o.format != output.FormatText {
 		// Machine formats go to stdout; say why there is no verdict where a
 		// person reading the CI log will look.
@@ -55,7 +80,7 @@ func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "security-gate verify: could not decide: [%s] %s\n", f.Check, oneLine(subjectMessage(f)))
 		}
 	}
-	return exitCode(verdict)
+	return code
 }
 
 // exitCode maps a verdict to the exit status contract.
@@ -74,26 +99,36 @@ func exitCode(v gate.Verdict) int {
 // cluster) becomes a report with VerdictError, so each output format still
 // carries exactly one document saying what could not be decided and where.
 // It also returns the documents it read, for the report's file locations.
-func verifyRun(ctx context.Context, o *verifyOptions, stdin io.Reader) (*gate.Report, []manifest.Document) {
+func verifyRun(ctx context.Context, o *verifyOptions, stdin io.Reader, e env) (*gate.Report, []manifest.Document) {
 	var docs []manifest.Document
-	report := verifyDocs(ctx, o, stdin, &docs)
+	report := verifyDocs(ctx, o, stdin, e, &docs)
 	return report, docs
 }
 
 // verifyDocs is verifyRun's body; it records the documents it read in docs.
-func verifyDocs(ctx context.Context, o *verifyOptions, stdin io.Reader, docs *[]manifest.Document) *gate.Report {
-	policy, policyStdin, fails := loadPolicy(o.policy, stdin)
-	if len(fails) > 0 {
-		return undecided(fails...)
+func verifyDocs(ctx context.Context, o *verifyOptions, stdin io.Reader, e env, docs *[]manifest.Document) *gate.Report {
+	cluster := &lazyCluster{connect: e.connect, kubeconfig: o.kubeconfig}
+	var policy *v1alpha1.Policy
+	var keys verify.SecretKeysFunc
+	var fails []gate.Finding
+	if o.policyName != "" {
+		if policy, keys, fails = loadClusterPolicy(ctx, o, cluster); len(fails) > 0 {
+			return undecided(fails...)
+		}
+	} else {
+		var policyStdin bool
+		if policy, policyStdin, fails = loadPolicy(o.policy, stdin); len(fails) > 0 {
+			return undecided(fails...)
+		}
+		if fe := policy.Spec.ValidateNoSecretRefs(); fe != nil {
+			return undecided(fieldFindings(gate.CheckPolicy, o.policy,
+				fmt.Errorf("%s: secretRef needs a cluster (apply the policy and use --policy-name):\n%v", policy, fe.ViaField("spec")))...)
+		}
+		if policyStdin {
+			stdin = strings.NewReader("")
+		}
 	}
 	spec := &policy.Spec
-	if fe := spec.ValidateNoSecretRefs(); fe != nil {
-		return undecided(fieldFindings(gate.CheckPolicy, o.policy,
-			fmt.Errorf("%s: secretRef needs a cluster:\n%v", policy, fe.ViaField("spec")))...)
-	}
-	if policyStdin {
-		stdin = strings.NewReader("")
-	}
 
 	now := time.Now
 	if !o.now.IsZero() {
@@ -101,15 +136,15 @@ func verifyDocs(ctx context.Context, o *verifyOptions, stdin io.Reader, docs *[]
 		now = func() time.Time { return fixed }
 	}
 
-	verifier, err := newVerifier(spec, o, now)
+	verifier, err := newVerifier(ctx, spec, o, now, keys)
 	if err != nil {
-		return undecided(fieldFindings(gate.CheckPolicy, o.policy, fmt.Errorf("%s cannot be used: %w", policy, err))...)
+		return undecided(fieldFindings(gate.CheckPolicy, policySubject(o), fmt.Errorf("%s cannot be used: %w", policy, err))...)
 	}
 
 	var in gate.Input
 	var resolver gate.Resolver
 	if o.pipelineRun != "" {
-		in, resolver, fails = loadPipelineRun(ctx, o)
+		in, resolver, fails = loadPipelineRun(ctx, o, cluster)
 		if len(fails) > 0 {
 			return undecided(fails...)
 		}

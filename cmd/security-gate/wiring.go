@@ -26,8 +26,9 @@ import (
 // keychain (docker config, DOCKER_CONFIG, credential helpers), a bounded
 // timeout per request, and the --now clock. There is no Sigstore public-good
 // root: a keyless authority needs trustedRoot.data, or it cannot decide
-// (exit 2), never passes.
-func newVerifier(spec *v1alpha1.SecurityGateSpec, o *verifyOptions, now func() time.Time) (*verify.Verifier, error) {
+// (exit 2), never passes. keys resolves key.secretRef (--policy-name only;
+// nil otherwise, and a secretRef is then an error).
+func newVerifier(ctx context.Context, spec *v1alpha1.SecurityGateSpec, o *verifyOptions, now func() time.Time, keys verify.SecretKeysFunc) (*verify.Verifier, error) {
 	timeout := requestTimeout
 	if o.timeout < timeout {
 		timeout = o.timeout
@@ -39,6 +40,9 @@ func newVerifier(spec *v1alpha1.SecurityGateSpec, o *verifyOptions, now func() t
 		// One cache per invocation: a CLI run is one process, and tests
 		// that call run in-process must not see each other's results.
 		Cache: verify.NewCache(verify.DefaultCacheSize, verify.DefaultCacheTTL),
+		// Secrets are read while compiling, within --timeout.
+		SecretKeys: keys,
+		Context:    ctx,
 	})
 }
 
@@ -112,7 +116,7 @@ func locator(docs []manifest.Document, policyPath string) func(string) (string, 
 		}
 		files[key] = file
 	}
-	if policyPath != "-" {
+	if policyPath != "-" && policyPath != "" {
 		add(policyPath, policyPath)
 	}
 	for _, d := range docs {

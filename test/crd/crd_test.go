@@ -17,6 +17,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/security-gate/security-gate/examples"
 	"github.com/security-gate/security-gate/pkg/apis/securitygate/v1alpha1"
 )
 
@@ -285,6 +286,11 @@ func samples(t testing.TB, kind string) []struct {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if dir == "examples" {
+				// The walk-through holds placeholders (a public key, digests);
+				// check it as a user would apply it, rendered.
+				raw = renderExample(t, path, raw)
+			}
 			for i, doc := range strings.Split(string(raw), "\n---") {
 				if strings.Contains(doc, "apiVersion: securitygate.dev/v1alpha1") && strings.Contains(doc, "\nkind: "+kind+"\n") {
 					rel, _ := filepath.Rel(root, path)
@@ -296,6 +302,30 @@ func samples(t testing.TB, kind string) []struct {
 			}
 			return nil
 		})
+	}
+	return out
+}
+
+// renderExample substitutes every placeholder of an examples/ file with a
+// plausible value: a real public key, a digest, a registry, a time.
+func renderExample(t testing.TB, path string, raw []byte) []byte {
+	t.Helper()
+	vars := map[string]string{}
+	for p := range examples.Placeholders {
+		switch {
+		case p == "PUBLIC_KEY":
+			vars[p] = publicKeyPEM(t)
+		case p == "REGISTRY":
+			vars[p] = "registry.example.com/acme"
+		case p == "SCAN_FINISHED":
+			vars[p] = "2026-01-30T12:00:00Z"
+		case strings.HasPrefix(p, "DIGEST_"):
+			vars[p] = "sha256:" + strings.Repeat("ab", 32)
+		}
+	}
+	out, err := examples.Render(path, raw, vars)
+	if err != nil {
+		t.Fatalf("rendering %s: %v", path, err)
 	}
 	return out
 }

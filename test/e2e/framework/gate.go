@@ -171,7 +171,8 @@ func (e *Env) GateLeaseHolders(ctx context.Context) map[string]bool {
 
 // ShortenGateLeases overrides config-leader-election in the controller's
 // namespace with short leases, so a replica that replaces a killed one takes
-// over in seconds instead of the shipped 60 s. Only timing changes.
+// over in seconds instead of the shipped 60 s, and two buckets, so two
+// replicas can share the work (scenario 7).
 func (e *Env) ShortenGateLeases(ctx context.Context) error {
 	return e.ApplyYAML(ctx, `
 apiVersion: v1
@@ -183,6 +184,7 @@ data:
   lease-duration: "15s"
   renew-deadline: "10s"
   retry-period: "2s"
+  buckets: "2"
 `)
 }
 
