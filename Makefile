@@ -49,7 +49,7 @@ e2e-tools:
 	hack/e2e-tools.sh
 
 ## bench: the benchmark of issue 3 (cold CLI, warm in-process, cosign CLI loop).
-bench: tools
+bench:
 	hack/bench.sh
 
 ## demo: a local control plane, the gate, a compliant and a non-compliant run.

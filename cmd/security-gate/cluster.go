@@ -109,24 +109,25 @@ func loadClusterPolicy(ctx context.Context, o *verifyOptions, cl *lazyCluster) (
 			fmt.Errorf("%s/%s is invalid:\n%v", v1alpha1.KindClusterSecurityGate, name, fe.ViaField("spec")))
 	}
 	p := &v1alpha1.Policy{Kind: v1alpha1.KindClusterSecurityGate, ObjectMeta: *g.ObjectMeta.DeepCopy(), Spec: *spec}
-	return p, secretKeys(c.secrets, o.controllerNamespace, p.String()), nil
+	return p, secretKeys(c.secrets, o.controllerNamespace), nil
 }
 
 // secretKeys reads key.secretRef Secrets in namespace ns only, as the
-// controller does for a ClusterSecurityGate (its own namespace).
-func secretKeys(secrets corev1client.SecretsGetter, ns, policy string) verify.SecretKeysFunc {
+// controller does for a ClusterSecurityGate (its own namespace). Errors do
+// not repeat the policy: verify.New's caller names it.
+func secretKeys(secrets corev1client.SecretsGetter, ns string) verify.SecretKeysFunc {
 	return func(ctx context.Context, ref v1alpha1.SecretKeyRef) ([]byte, error) {
 		s, err := secrets.Secrets(ns).Get(ctx, ref.Name, metav1.GetOptions{})
 		switch {
 		case apierrors.IsForbidden(err):
-			return nil, fmt.Errorf("%s: reading secret %s/%s is forbidden: the service account needs get on secrets in namespace %s (--controller-namespace): %w",
-				policy, ns, ref.Name, ns, err)
+			return nil, fmt.Errorf("reading secret %s/%s is forbidden: the service account needs get on secrets in namespace %s (--controller-namespace): %w",
+				ns, ref.Name, ns, err)
 		case err != nil:
-			return nil, fmt.Errorf("%s: reading secret %s/%s (--controller-namespace %s): %w", policy, ns, ref.Name, ns, err)
+			return nil, fmt.Errorf("reading secret %s/%s (--controller-namespace %s): %w", ns, ref.Name, ns, err)
 		}
 		v, ok := s.Data[ref.Key]
 		if !ok {
-			return nil, fmt.Errorf("%s: secret %s/%s has no key %q", policy, ns, ref.Name, ref.Key)
+			return nil, fmt.Errorf("secret %s/%s has no key %q", ns, ref.Name, ref.Key)
 		}
 		return v, nil
 	}

@@ -67,7 +67,7 @@ func New(opts Options) (*Client, error) {
 		backoff: opts.Backoff, limits: opts.Limits,
 	}
 	ropts := []remote.Option{
-		remote.WithTransport(guard),
+		remote.WithTransport(&pingCache{inner: guard}),
 		remote.WithAuthFromKeychain(opts.Keychain),
 		// Retries happen in guardTransport (bounded, context-aware); turn
 		// go-containerregistry's own retry layer off so they do not multiply.
