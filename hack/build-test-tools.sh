@@ -2,9 +2,10 @@
 # Builds the binaries the integration tests and benchmarks run into .cache/bin:
 #   cosign2  github.com/sigstore/cosign/v2/cmd/cosign  (pinned in test/tools/go.mod)
 #   cosign3  github.com/sigstore/cosign/v3/cmd/cosign  (pinned in test/tools/cosign3/go.mod)
+#   ko       github.com/google/ko                      (pinned in hack/tools/go.mod)
 # Idempotent: a binary is rebuilt only when its module files or the Go version
 # changed since it was built (a stamp file records their hash).
-# Usage: hack/build-test-tools.sh [cosign2|cosign3 ...]   (default: all)
+# Usage: hack/build-test-tools.sh [cosign2|cosign3|ko ...]   (default: all)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,6 +16,7 @@ mkdir -p "${bin}"
 declare -A tools=(
   [cosign2]="test/tools|github.com/sigstore/cosign/v2/cmd/cosign"
   [cosign3]="test/tools/cosign3|github.com/sigstore/cosign/v3/cmd/cosign"
+  [ko]="hack/tools|github.com/google/ko"
 )
 
 build() {
@@ -37,7 +39,7 @@ build() {
 }
 
 names=("$@")
-if [[ ${#names[@]} -eq 0 ]]; then names=(cosign2 cosign3); fi
+if [[ ${#names[@]} -eq 0 ]]; then names=(cosign2 cosign3 ko); fi
 for n in "${names[@]}"; do
   if [[ -z "${tools[$n]+x}" ]]; then echo "unknown tool: $n" >&2; exit 1; fi
   build "$n"

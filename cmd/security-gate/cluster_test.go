@@ -218,11 +218,16 @@ func TestVerifyPolicyFileNeedsNoCluster(t *testing.T) {
 // gatedRun is a PipelineRun as the API server holds it once Tekton resolved
 // it: the catalog Task's pipeline task "gate" first, everything else after.
 func gatedRun(t *testing.T, ns string) runtime.Object {
+	return gatedRunWith(t, ns, "registry.example.com/tools/lint@sha256:2222222222222222222222222222222222222222222222222222222222222222")
+}
+
+// gatedRunWith is gatedRun with image in every step.
+func gatedRunWith(t *testing.T, ns, image string) runtime.Object {
 	t.Helper()
-	const step = `
+	step := `
         steps:
         - name: s
-          image: registry.example.com/tools/lint@sha256:2222222222222222222222222222222222222222222222222222222222222222
+          image: ` + image + `
           script: "true"
           securityContext:
             runAsNonRoot: true
