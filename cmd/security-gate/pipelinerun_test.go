@@ -39,23 +39,33 @@ users:
 		t.Fatal(err)
 	}
 	tests := []struct {
-		name     string
-		args     []string
-		wantText []string
+		name      string
+		args      []string
+		wantCheck string // default: input
+		wantText  []string
 	}{
-		{"missing kubeconfig", []string{"--kubeconfig", filepath.Join(t.TempDir(), "nope")},
-			[]string{"pipelinerun/release-1", "no cluster configuration"}},
-		{"API server unreachable, namespace from the context", []string{"--kubeconfig", kubeconfig},
-			[]string{"pipelinerun/ci/release-1", "cannot read the run"}},
-		{"API server unreachable, --namespace", []string{"--kubeconfig", kubeconfig, "--namespace", "team-a"},
-			[]string{"pipelinerun/team-a/release-1"}},
+		{name: "missing kubeconfig", args: []string{"--kubeconfig", filepath.Join(t.TempDir(), "nope")},
+			wantText: []string{"pipelinerun/release-1", "no cluster configuration"}},
+		// The policy is read first, through the same configuration.
+		{name: "--policy-name, API server unreachable", args: []string{"--kubeconfig", kubeconfig, "--policy-name", "strict"}, wantCheck: gate.CheckPolicy,
+			wantText: []string{"clustersecuritygate/strict", `reading ClusterSecurityGate "strict"`}},
+		{name: "--policy-name, missing kubeconfig", args: []string{"--kubeconfig", filepath.Join(t.TempDir(), "nope"), "--policy-name", "strict"}, wantCheck: gate.CheckPolicy,
+			wantText: []string{"clustersecuritygate/strict", "no cluster configuration"}},
+		{name: "API server unreachable, namespace from the context", args: []string{"--kubeconfig", kubeconfig},
+			wantText: []string{"pipelinerun/ci/release-1", "cannot read the run"}},
+		{name: "API server unreachable, --namespace", args: []string{"--kubeconfig", kubeconfig, "--namespace", "team-a"},
+			wantText: []string{"pipelinerun/team-a/release-1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			args := append([]string{"--policy", p("policy.yaml"), "--pipelinerun", "release-1", "--timeout", "30s"}, tt.args...)
+			args := append([]string{"--pipelinerun", "release-1", "--timeout", "30s"}, tt.args...)
+			if tt.wantCheck == "" {
+				tt.wantCheck = gate.CheckInput
+				args = append(args, "--policy", p("policy.yaml"))
+			}
 			code, r, _ := jsonReport(t, nil, args...)
-			if code != 2 || r.Verdict != gate.VerdictError || !checks(r.Errors)[gate.CheckInput] {
-				t.Fatalf("exit %d report %+v, want exit 2 with an input error", code, r)
+			if code != 2 || r.Verdict != gate.VerdictError || !checks(r.Errors)[tt.wantCheck] {
+				t.Fatalf("exit %d report %+v, want exit 2 with a %s error", code, r, tt.wantCheck)
 			}
 			msg := fmt.Sprint(r.Errors)
 			for _, s := range tt.wantText {
