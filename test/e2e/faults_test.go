@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -81,10 +82,24 @@ func TestRegistryFaults(t *testing.T) {
 
 	t.Run("registry-down-then-back", func(t *testing.T) {
 		ns, sub := faultyRun(t, framework.RegistryDown, "3m")
-		// A 503 is transient: the gate keeps the run undecided and retries.
-		assertUndecided(t, ns, "release")
+		// A 503 is transient: the gate keeps the run Unknown/Verifying and
+		// says it will retry; only then does the registry come back.
+		cr := waitCustomRun(t, ns, "release")
+		framework.Eventually(t, 2*time.Minute, "gate "+ns+"/"+cr.Name+" to report a transient error and retry", func(ctx context.Context) (bool, error) {
+			got, err := env.Tekton.TektonV1beta1().CustomRuns(ns).Get(ctx, cr.Name, metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			c := got.Status.GetCondition(apis.ConditionSucceeded)
+			if got.IsDone() {
+				return false, fmt.Errorf("gate ended (%s: %s) while the registry was down, want it undecided", c.Reason, c.Message)
+			}
+			return c != nil && c.Status == corev1.ConditionUnknown && c.Reason == "Verifying" &&
+				strings.Contains(strings.ToLower(c.Message), "retry"), nil
+		})
+		assertNoTaskRuns(t, ns, "while the gate is undecided")
 		env.Registry.SetFault(sub, framework.RegistryUp)
-		cr := waitGateDone(t, ns, "release")
+		cr = waitGateDone(t, ns, "release")
 		assertGate(t, cr, corev1.ConditionTrue, "Passed", "pass")
 		waitTaskRun(t, ns, "build")
 	})
