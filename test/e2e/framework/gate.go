@@ -14,6 +14,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 const (
@@ -97,7 +98,15 @@ func (e *Env) StartGateController(ctx context.Context, bin, name string, wait bo
 		if err != nil {
 			return err
 		}
+		fromManifest, err := e.gateDeploymentEnv()
+		if err != nil {
+			return err
+		}
+		// The Deployment's own environment last but one: it wins over the
+		// harness defaults, and only explicit extraEnv (E2E_GATE_ENV) over it.
 		env = append(env, "METRICS_DOMAIN=securitygate.dev/controller")
+		env = append(env, fromManifest...)
+		env = append(env, strings.Fields(os.Getenv("E2E_GATE_ENV"))...)
 		env = append(env, extraEnv...)
 		before := e.GateLeaseHolders(ctx)
 		p, err := startProcess(e.Dir, name, env, bin)
@@ -151,6 +160,53 @@ func forbiddenInformers(logPath string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// gateDeploymentEnv is the controller container's environment from the
+// Deployment in config/ (500-controller.yaml), so the process runs as the
+// Deployment would: literal values as written, the downward-API fields this
+// controller uses resolved (metadata.namespace, spec.serviceAccountName).
+// SYSTEM_NAMESPACE and the probe/metrics ports stay the harness's.
+func (e *Env) gateDeploymentEnv() ([]string, error) {
+	files, err := e.GateManifests()
+	if err != nil {
+		return nil, err
+	}
+	objs, err := ReadManifests(files...)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, o := range objs {
+		if o.GetKind() != "Deployment" {
+			continue
+		}
+		sa, _, _ := unstructured.NestedString(o.Object, "spec", "template", "spec", "serviceAccountName")
+		containers, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
+		for _, c := range containers {
+			envs, _ := c.(map[string]any)["env"].([]any)
+			for _, ev := range envs {
+				m, _ := ev.(map[string]any)
+				name, _ := m["name"].(string)
+				switch name {
+				case "SYSTEM_NAMESPACE", "PROBES_PORT", "METRICS_PROMETHEUS_PORT", "PROFILING_PORT", "HOME":
+					continue
+				}
+				if v, ok := m["value"].(string); ok {
+					out = append(out, name+"="+v)
+					continue
+				}
+				path, _, _ := unstructured.NestedString(m, "valueFrom", "fieldRef", "fieldPath")
+				switch path {
+				case "metadata.namespace":
+					out = append(out, name+"="+o.GetNamespace())
+				case "spec.serviceAccountName":
+					out = append(out, name+"="+sa)
+				}
+			}
+		}
+	}
+	return out, nil
 }
 
 // GateLeaseHolders lists the identities holding leases in the controller's
