@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -183,6 +184,17 @@ spec:
 		n, created.Round(time.Millisecond), all.Round(time.Millisecond), lastCreated.Sub(first))
 	if span > 0 {
 		t.Logf("scenario 7: throughput %.1f gates/s (first CustomRun created → last completion, 1 s timestamp resolution; goal ≥ 50)", float64(n)/span)
+	}
+	var lat []time.Duration
+	for _, cr := range l.Items {
+		if ct := cr.Status.CompletionTime; ct != nil {
+			lat = append(lat, ct.Sub(cr.CreationTimestamp.Time))
+		}
+	}
+	slices.Sort(lat)
+	if len(lat) > 0 {
+		t.Logf("scenario 7: gate latency (CustomRun created → completed, 1 s resolution): median %v, p95 %v, max %v",
+			lat[len(lat)/2], lat[len(lat)*95/100], lat[len(lat)-1])
 	}
 	t.Logf("scenario 7: peak memory: replica a %.1f MiB, replica b %.1f MiB (goal < 150 MiB each)", a.PeakMemoryMiB(), b.PeakMemoryMiB())
 }
