@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
-// cosignPredicate is cosign's vuln predicate: the scanner's own report sits,
-// unchanged, in scanner.result.
-type cosignPredicate struct {
+// scannerPredicate is the envelope cosign's vuln predicate and the in-toto
+// vulns predicate share: the scanner's result (cosign: the scanner's own
+// report, unchanged; in-toto: a list of entries) and when the scan finished.
+type scannerPredicate struct {
 	Scanner *struct {
 		URI     string          `json:"uri"`
 		Version string          `json:"version"`
@@ -21,15 +23,25 @@ type cosignPredicate struct {
 	} `json:"metadata"`
 }
 
-func parseCosign(data []byte) (*Scan, error) {
-	var p cosignPredicate
+// decodeScannerPredicate reads the shared envelope; expected names what
+// scanner must hold, for the message when it is missing.
+func decodeScannerPredicate(data []byte, expected string) (*scannerPredicate, time.Time, error) {
+	var p scannerPredicate
 	if err := decodeObject(data, &p); err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	if p.Scanner == nil {
-		return nil, errors.New("scanner: missing, expected an object with uri, version and result")
+		return nil, time.Time{}, errors.New("scanner: missing, expected an object with " + expected)
 	}
 	finished, err := parseTime("metadata.scanFinishedOn", p.Metadata.ScanFinishedOn)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	return &p, finished, nil
+}
+
+func parseCosign(data []byte) (*Scan, error) {
+	p, finished, err := decodeScannerPredicate(data, "uri, version and result")
 	if err != nil {
 		return nil, err
 	}

@@ -3,33 +3,14 @@ package vuln
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
 )
 
-// inTotoPredicate is the in-toto vulns predicate (v0.1 and v0.2).
-type inTotoPredicate struct {
-	Scanner *struct {
-		URI     string          `json:"uri"`
-		Version string          `json:"version"`
-		Result  json.RawMessage `json:"result"`
-	} `json:"scanner"`
-	Metadata struct {
-		ScanFinishedOn string `json:"scanFinishedOn"`
-	} `json:"metadata"`
-}
-
+// parseInToto reads the in-toto vulns predicate (v0.1 and v0.2).
 func parseInToto(data []byte) (*Scan, error) {
-	var p inTotoPredicate
-	if err := decodeObject(data, &p); err != nil {
-		return nil, err
-	}
-	if p.Scanner == nil {
-		return nil, errors.New("scanner: missing, expected an object with uri and result")
-	}
-	finished, err := parseTime("metadata.scanFinishedOn", p.Metadata.ScanFinishedOn)
+	p, finished, err := decodeScannerPredicate(data, "uri and result")
 	if err != nil {
 		return nil, err
 	}
