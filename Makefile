@@ -32,7 +32,7 @@ test-codegen:
 
 ## test-integration: real cosign CLIs, ko resolve, loopback registries.
 test-integration: tools
-	$(GO) test -count=1 -tags integration -timeout 30m ./test/interop/... ./cmd/controller/...
+	$(GO) test -count=1 -tags integration -timeout 30m ./test/interop/... ./cmd/controller/... ./hack/bundle-push/...
 
 ## test-kyverno: the admission policies, with the Kyverno CLI.
 test-kyverno:
