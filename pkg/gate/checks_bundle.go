@@ -139,7 +139,9 @@ func (r *run) computeBundle(ref Ref) *bundleState {
 	st := &bundleState{digest: ref.Bundle, ok: true}
 	subject := ref.Subject
 	var pinErr error
-	pinned := false
+	// pinnerFailed: the error came from the Resolver (what Tekton resolved,
+	// e.g. ResolutionRequests it may not read), not from a registry.
+	pinned, pinnerFailed := false, false
 	if p := r.pinner(); p != nil {
 		// A pinner that does not know this reference (ErrUnsupported) leaves
 		// it to the verifier, as when there is no pinner at all.
@@ -148,7 +150,7 @@ func (r *run) computeBundle(ref Ref) *bundleState {
 		case err == nil:
 			st.digest, pinned = d, true
 		case !errors.Is(err, ErrUnsupported):
-			pinErr = err
+			pinErr, pinnerFailed = err, true
 		}
 	}
 	if !pinned && pinErr == nil {
@@ -171,6 +173,9 @@ func (r *run) computeBundle(ref Ref) *bundleState {
 		case errors.Is(pinErr, ErrNotFound), errors.Is(pinErr, ErrUnsupported):
 			st.findings = append(st.findings, Finding{Check: CheckUnresolved, Subject: subject, Severity: needSeverity(needed),
 				Message: fmt.Sprintf("bundle %s could not be resolved to a digest: %v", ref.Bundle, pinErr)})
+		case pinnerFailed:
+			st.findings = append(st.findings, Finding{Check: CheckUnresolved, Subject: subject, Severity: SeverityError, Transient: IsTransient(pinErr),
+				Message: fmt.Sprintf("could not decide: finding the digest at which bundle %s was resolved failed: %v", ref.Bundle, pinErr)})
 		default:
 			st.findings = append(st.findings, Finding{Check: CheckRegistry, Subject: subject, Severity: SeverityError, Transient: IsTransient(pinErr),
 				Message: fmt.Sprintf("could not decide: resolving bundle %s to a digest failed: %v", ref.Bundle, pinErr)})

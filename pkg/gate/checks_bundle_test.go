@@ -48,11 +48,16 @@ func (b *bundleResolver) Resolve(ctx context.Context, ref gate.Ref) (*gate.Resol
 type pinningResolver struct {
 	*bundleResolver
 	pins map[string]string
-	n    atomic.Int32
+	// err, when set, is what every PinBundle returns.
+	err error
+	n   atomic.Int32
 }
 
 func (p *pinningResolver) PinBundle(ctx context.Context, ref gate.Ref) (string, error) {
 	p.n.Add(1)
+	if p.err != nil {
+		return "", p.err
+	}
 	d, ok := p.pins[ref.Bundle]
 	if !ok {
 		return "", gate.ErrUnsupported

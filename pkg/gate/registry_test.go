@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -223,6 +224,23 @@ spec:
 		}
 		if p.n.Load() == 0 {
 			t.Error("PinBundle never called")
+		}
+	})
+	t.Run("pinner failure: could not decide, filed as unresolved, not registry", func(t *testing.T) {
+		f := newFakeVerifier()
+		forbidden := fmt.Errorf("listing resolutionrequests in ci: forbidden")
+		p := &pinningResolver{bundleResolver: newRes(), err: forbidden}
+		rep := verify(t, spec(bundlePolicy), in, gate.Options{Resolver: p, Verifier: f})
+		if rep.Verdict != gate.VerdictError || len(rep.Errors) == 0 {
+			t.Fatalf("report = %+v, want could not decide", rep)
+		}
+		for _, e := range rep.Errors {
+			if e.Check != gate.CheckUnresolved || !strings.Contains(e.Message, "forbidden") {
+				t.Errorf("error finding = %+v, want check %q naming the resolver's error", e, gate.CheckUnresolved)
+			}
+		}
+		if len(f.resolveCalls) != 0 || len(f.bundleCalls) != 0 {
+			t.Errorf("verifier used (%v, %v) although pinning failed", f.resolveCalls, f.bundleCalls)
 		}
 	})
 	t.Run("no verifier with bundle authorities: fail closed", func(t *testing.T) {
