@@ -9,15 +9,19 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/authn/k8schain"
+	"github.com/tektoncd/pipeline/pkg/apis/pipeline"
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	pipelineinformer "github.com/tektoncd/pipeline/pkg/client/injection/informers/pipeline/v1/pipeline"
 	pipelineruninformer "github.com/tektoncd/pipeline/pkg/client/injection/informers/pipeline/v1/pipelinerun"
 	taskinformer "github.com/tektoncd/pipeline/pkg/client/injection/informers/pipeline/v1/task"
 	runinformer "github.com/tektoncd/pipeline/pkg/client/injection/informers/pipeline/v1beta1/customrun"
 	stepactioninformer "github.com/tektoncd/pipeline/pkg/client/injection/informers/pipeline/v1beta1/stepaction"
 	customrunreconciler "github.com/tektoncd/pipeline/pkg/client/injection/reconciler/pipeline/v1beta1/customrun"
+	v1beta1listers "github.com/tektoncd/pipeline/pkg/client/listers/pipeline/v1beta1"
 	resolutionrequestinformer "github.com/tektoncd/pipeline/pkg/client/resolution/injection/informers/resolution/v1beta1/resolutionrequest"
 	tkncontroller "github.com/tektoncd/pipeline/pkg/controller"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
@@ -128,7 +132,34 @@ func newImpl(ctx context.Context, cmw configmap.Watcher, opts Options) (*control
 	}); err != nil {
 		logger.Panicf("registering the CustomRun event handler: %v", err)
 	}
+	// A gate waits for its PipelineRun's status.pipelineSpec: wake it when
+	// the PipelineRun changes instead of waiting for the next poll.
+	runLister := runinformer.Get(ctx).Lister()
+	if _, err := pipelineruninformer.Get(ctx).Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		UpdateFunc: func(_, obj interface{}) { enqueueGatesOf(obj, runLister, impl.Enqueue) },
+	}); err != nil {
+		logger.Panicf("registering the PipelineRun event handler: %v", err)
+	}
 	return impl, r
+}
+
+// enqueueGatesOf enqueues the unfinished gate CustomRuns a PipelineRun owns
+// (found by Tekton's tekton.dev/pipelineRun label in its namespace).
+func enqueueGatesOf(obj interface{}, runs v1beta1listers.CustomRunLister, enqueue func(interface{})) {
+	pr, ok := obj.(*pipelinev1.PipelineRun)
+	if !ok {
+		return
+	}
+	sel := labels.SelectorFromSet(labels.Set{pipeline.PipelineRunLabelKey: pr.Name})
+	list, err := runs.CustomRuns(pr.Namespace).List(sel)
+	if err != nil {
+		return // the periodic re-check still finds it
+	}
+	for _, run := range list {
+		if Filter(run) && !run.IsDone() && metav1.IsControlledBy(run, pr) {
+			enqueue(run)
+		}
+	}
 }
 
 // controllerServiceAccount is the controller's own service account, whose
