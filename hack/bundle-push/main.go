@@ -1,7 +1,6 @@
 package main
 
 import (
-	"archive/tar"
 	"bufio"
 	"bytes"
 	"errors"
@@ -14,11 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
@@ -176,39 +171,13 @@ func check(objs []object) error {
 	return nil
 }
 
-// build assembles the bundle image: OCI media types, one layer per object.
+// build assembles the bundle image with pkg/bundle's writer, the
+// counterpart of the reader the gate verifies bundles with.
 func build(objs []object) (v1.Image, error) {
-	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	for _, o := range objs {
-		data := append(append([]byte{}, o.data...), '\n')
-		var buf bytes.Buffer
-		tw := tar.NewWriter(&buf)
-		if err := tw.WriteHeader(&tar.Header{Name: o.name, Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg}); err != nil {
-			return nil, err
-		}
-		if _, err := tw.Write(data); err != nil {
-			return nil, err
-		}
-		if err := tw.Close(); err != nil {
-			return nil, err
-		}
-		b := buf.Bytes()
-		layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil },
-			tarball.WithMediaType(types.OCILayer))
-		if err != nil {
-			return nil, err
-		}
-		// The annotation carries the version alone (v1), as tkn writes it.
-		_, version, _ := strings.Cut(o.apiVersion, "/")
-		img, err = mutate.Append(img, mutate.Addendum{Layer: layer, Annotations: map[string]string{
-			bundle.AnnotationName:       o.name,
-			bundle.AnnotationKind:       strings.ToLower(o.kind),
-			bundle.AnnotationAPIVersion: version,
-		}})
-		if err != nil {
-			return nil, fmt.Errorf("%s: adding %s %q: %w", o.source, o.kind, o.name, err)
-		}
+	srcs := make([]bundle.Source, len(objs))
+	for i, o := range objs {
+		srcs[i] = bundle.Source{Kind: o.kind, Name: o.name, APIVersion: o.apiVersion,
+			YAML: append(append([]byte{}, o.data...), '\n')}
 	}
-	return img, nil
+	return bundle.Build(srcs)
 }
