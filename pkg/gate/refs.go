@@ -50,37 +50,31 @@ func resolverParams(ps v1.Params) map[string]string {
 	return m
 }
 
-// taskRefRef builds the Ref of a taskRef.
-func taskRefRef(tr *v1.TaskRef, ns, pipelineTask, subject string) Ref {
-	ref := Ref{Kind: KindTask, Name: tr.Name, Namespace: ns, Resolver: string(tr.Resolver),
-		Params: resolverParams(tr.Params), PipelineTask: pipelineTask, Subject: subject}
+// newRef builds a Ref from a reference's name or resolver form. A bundles
+// resolver reference carries its bundle and object name in its params.
+func newRef(kind, refName string, resolver v1.ResolverName, params v1.Params, ns, pipelineTask, subject string) Ref {
+	ref := Ref{Kind: kind, Name: refName, Namespace: ns, Resolver: string(resolver),
+		Params: resolverParams(params), PipelineTask: pipelineTask, Subject: subject}
 	if ref.Resolver == bundlesResolver {
 		ref.Bundle = ref.Params["bundle"]
 		ref.Name = ref.Params["name"]
 	}
 	return ref
+}
+
+// taskRefRef builds the Ref of a taskRef.
+func taskRefRef(tr *v1.TaskRef, ns, pipelineTask, subject string) Ref {
+	return newRef(KindTask, tr.Name, tr.Resolver, tr.Params, ns, pipelineTask, subject)
 }
 
 // pipelineRefRef builds the Ref of a pipelineRef.
 func pipelineRefRef(pr *v1.PipelineRef, ns, subject string) Ref {
-	ref := Ref{Kind: KindPipeline, Name: pr.Name, Namespace: ns, Resolver: string(pr.Resolver),
-		Params: resolverParams(pr.Params), Subject: subject}
-	if ref.Resolver == bundlesResolver {
-		ref.Bundle = ref.Params["bundle"]
-		ref.Name = ref.Params["name"]
-	}
-	return ref
+	return newRef(KindPipeline, pr.Name, pr.Resolver, pr.Params, ns, "", subject)
 }
 
 // stepRefRef builds the Ref of a step's StepAction reference.
 func stepRefRef(sr *v1.Ref, ns, pipelineTask, subject string) Ref {
-	ref := Ref{Kind: KindStepAction, Name: sr.Name, Namespace: ns, Resolver: string(sr.Resolver),
-		Params: resolverParams(sr.Params), PipelineTask: pipelineTask, Subject: subject}
-	if ref.Resolver == bundlesResolver {
-		ref.Bundle = ref.Params["bundle"]
-		ref.Name = ref.Params["name"]
-	}
-	return ref
+	return newRef(KindStepAction, sr.Name, sr.Resolver, sr.Params, ns, pipelineTask, subject)
 }
 
 // describeRef says what a reference points at, for messages.
