@@ -127,8 +127,9 @@ func TestCLIPipelineRun(t *testing.T) {
 			// unreadable, the run cannot be decided (never a pass).
 			name: "sa-without-resolutionrequests", pr: "from-bundles", kubeconfig: noRRKcfg, policy: bundlePolicy,
 			wantCode: 2, wantVerdict: "error",
-			// Any check id: the engine files this under "registry".
-			wantFinding: [3]string{"errors", "", `cannot list resource "resolutionrequests"`},
+			// The resolver could not say what Tekton resolved: unresolved,
+			// could not decide (not a registry failure).
+			wantFinding: [3]string{"errors", "unresolved", `cannot list resource "resolutionrequests"`},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
