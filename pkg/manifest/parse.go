@@ -70,7 +70,7 @@ func Parse(r io.Reader, source string) ([]Document, error) {
 		if len(raw) > maxDocumentSize {
 			return nil, &Error{Source: source, Index: index, Err: fmt.Errorf("document larger than %d bytes", maxDocumentSize)}
 		}
-		objs, err := parseDocument(raw)
+		objs, err := parseDocument(raw, true)
 		if err != nil {
 			return nil, &Error{Source: source, Index: index, Err: err}
 		}
@@ -94,7 +94,26 @@ func Objects(docs []Document) []runtime.Object {
 	return out
 }
 
-func parseDocument(raw []byte) (objs []runtime.Object, err error) {
+// DecodeResolved decodes one document that Tekton itself resolved (the
+// content of a ResolutionRequest) into the same v1 objects Parse returns.
+// Unlike Parse it drops unknown fields instead of rejecting them: Tekton drops
+// them the same way, and the gate must judge the object Tekton will run. An
+// empty document, or more than one object, is an error.
+func DecodeResolved(raw []byte) (runtime.Object, error) {
+	if len(raw) > maxDocumentSize {
+		return nil, fmt.Errorf("document larger than %d bytes", maxDocumentSize)
+	}
+	objs, err := parseDocument(raw, false)
+	if err != nil {
+		return nil, err
+	}
+	if len(objs) != 1 {
+		return nil, fmt.Errorf("holds %d objects, want exactly one", len(objs))
+	}
+	return objs[0], nil
+}
+
+func parseDocument(raw []byte, strict bool) (objs []runtime.Object, err error) {
 	// Tekton's conversion code was not written for hostile input; a panic in
 	// it must become an error naming the document, never a crash.
 	defer func() {
@@ -114,10 +133,10 @@ func parseDocument(raw []byte) (objs []runtime.Object, err error) {
 	if err := json.Unmarshal(js, &m); err != nil {
 		return nil, fmt.Errorf("a document must be an object with apiVersion and kind: %w", err)
 	}
-	return decodeMap(m, 0)
+	return decodeMap(m, 0, strict)
 }
 
-func decodeMap(m map[string]any, depth int) ([]runtime.Object, error) {
+func decodeMap(m map[string]any, depth int, strict bool) ([]runtime.Object, error) {
 	apiVersion, _ := m["apiVersion"].(string)
 	kind, _ := m["kind"].(string)
 	if kind == "List" && depth == 0 {
@@ -128,7 +147,7 @@ func decodeMap(m map[string]any, depth int) ([]runtime.Object, error) {
 			if !ok {
 				return nil, fmt.Errorf("items[%d]: not an object", i)
 			}
-			objs, err := decodeMap(im, depth+1)
+			objs, err := decodeMap(im, depth+1, strict)
 			if err != nil {
 				return nil, fmt.Errorf("items[%d]: %w", i, err)
 			}
@@ -147,7 +166,7 @@ func decodeMap(m map[string]any, depth int) ([]runtime.Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	obj, err := decodeTyped(apiVersion, kind, js)
+	obj, err := decodeTyped(apiVersion, kind, js, strict)
 	if err != nil {
 		return nil, err
 	}
@@ -157,9 +176,10 @@ func decodeMap(m map[string]any, depth int) ([]runtime.Object, error) {
 	return []runtime.Object{obj}, nil
 }
 
-// decodeTyped decodes strictly: an unknown field is an error, because a
-// misspelt field (securityContex) would otherwise be verified as absent.
-func decodeTyped(apiVersion, kind string, js []byte) (runtime.Object, error) {
+// decodeTyped decodes strictly for input people wrote: an unknown field is an
+// error, because a misspelt field (securityContex) would otherwise be
+// verified as absent. strict=false is for content Tekton resolved.
+func decodeTyped(apiVersion, kind string, js []byte, strict bool) (runtime.Object, error) {
 	ctx := context.Background()
 	v1beta := apiVersion == "tekton.dev/v1beta1"
 	var src, dst runtime.Object
@@ -198,7 +218,7 @@ func decodeTyped(apiVersion, kind string, js []byte) (runtime.Object, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", kind, apiVersion, cleanJSONError(err))
 	}
-	if len(strictErrs) > 0 {
+	if strict && len(strictErrs) > 0 {
 		msgs := make([]string, 0, len(strictErrs))
 		for _, e := range strictErrs {
 			msgs = append(msgs, e.Error())

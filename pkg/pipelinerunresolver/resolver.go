@@ -63,7 +63,7 @@ func (r *Resolver) Resolve(ctx context.Context, ref gate.Ref) (*gate.Resolved, e
 	if err != nil {
 		return nil, err
 	}
-	obj, err := decodeData(ctx, rr.Status.Data, ref.Kind)
+	obj, err := decodeData(rr.Status.Data, ref.Kind)
 	if err != nil {
 		return nil, fmt.Errorf("%s: resolutionrequest/%s/%s: %w", ref.Subject, rr.Namespace, rr.Name, err)
 	}

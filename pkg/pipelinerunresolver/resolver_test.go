@@ -267,14 +267,60 @@ func TestForPipelineRun(t *testing.T) {
 }
 
 func TestDecodeStepAction(t *testing.T) {
-	obj, err := decodeObject(context.Background(), []byte("apiVersion: tekton.dev/v1beta1\nkind: StepAction\nmetadata: {name: s}\nspec: {image: busybox}\n"), gate.KindStepAction)
+	obj, err := decodeObject([]byte("apiVersion: tekton.dev/v1beta1\nkind: StepAction\nmetadata: {name: s}\nspec: {image: busybox}\n"), gate.KindStepAction)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s, ok := obj.(*v1beta1.StepAction); !ok || s.Spec.Image != "busybox" {
 		t.Errorf("got %#v", obj)
 	}
-	if _, err := decodeObject(context.Background(), []byte("apiVersion: example.com/v1\nkind: Task\n"), gate.KindTask); err == nil {
+	if _, err := decodeObject([]byte("apiVersion: example.com/v1\nkind: Task\n"), gate.KindTask); err == nil {
 		t.Error("a Task of a foreign API group decoded")
+	}
+}
+
+// TestDecodeResolvedContent: what Tekton resolved is decoded as Tekton reads
+// it (unknown fields dropped, v1beta1 converted to v1), and content of another
+// kind than the reference asked for is refused.
+func TestDecodeResolvedContent(t *testing.T) {
+	tests := []struct {
+		name, doc, want string
+		wantErr         string
+	}{
+		{name: "v1 task with a field Tekton ignores", want: gate.KindTask,
+			doc: "apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: t}\nspec:\n  futureField: x\n  steps: [{name: s, image: alpine}]\n"},
+		{name: "v1beta1 pipeline converted", want: gate.KindPipeline,
+			doc: "apiVersion: tekton.dev/v1beta1\nkind: Pipeline\nmetadata: {name: p}\nspec:\n  tasks: [{name: a, taskRef: {name: t}}]\n"},
+		{name: "pipeline where a task was asked for", want: gate.KindTask, wantErr: `kind "Pipeline"`,
+			doc: "apiVersion: tekton.dev/v1\nkind: Pipeline\nmetadata: {name: p}\nspec: {}\n"},
+		{name: "two objects", want: gate.KindTask, wantErr: "exactly one",
+			doc: "kind: List\napiVersion: v1\nitems:\n- {apiVersion: tekton.dev/v1, kind: Task, metadata: {name: a}}\n- {apiVersion: tekton.dev/v1, kind: Task, metadata: {name: b}}\n"},
+		{name: "not YAML", want: gate.KindTask, wantErr: "content", doc: "{["},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			obj, err := decodeObject([]byte(tt.doc), tt.want)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch o := obj.(type) {
+			case *v1.Task:
+				if o.APIVersion != "tekton.dev/v1" || o.Spec.Steps[0].Image != "alpine" {
+					t.Errorf("task = %+v", o)
+				}
+			case *v1.Pipeline:
+				if o.APIVersion != "tekton.dev/v1" || len(o.Spec.Tasks) != 1 {
+					t.Errorf("pipeline = %+v", o)
+				}
+			default:
+				t.Errorf("decoded %T", obj)
+			}
+		})
 	}
 }
