@@ -90,11 +90,11 @@ func newImpl(ctx context.Context, cmw configmap.Watcher, opts Options) (*control
 		Keychain:        opts.Keychain,
 		SystemNamespace: system.Namespace(),
 		BaseContext:     ctx,
-		jobs:            newJobs(),
 	}
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
 	}
+	r.jobs = newJobs(r.Clock)
 	if r.Policies == nil {
 		r.Policies = NewListerPolicyGetter(ctx)
 	}

@@ -189,18 +189,15 @@ func (r *Reconciler) startVerification(ctx context.Context, run *v1beta1.CustomR
 		GateTask:    run.Labels[pipeline.PipelineTaskLabelKey],
 		Concurrency: cfg.Concurrency,
 	})
-	// The attempt's deadline is the run's; with no run timeout, a bounded
-	// multiple of the registry timeout so a hung registry turns into a
-	// transient error and a retry rather than a run that never ends.
-	deadline := now.Add(10 * cfg.RegistryTimeout)
-	if t := run.GetTimeout(); t > 0 {
-		deadline = run.Status.StartTime.Add(t)
-	}
+	budget := attemptBudget(run, now, cfg.RegistryTimeout)
 	base := r.BaseContext
 	if base == nil {
 		base = context.Background()
 	}
-	jctx, cancel := context.WithDeadline(logging.WithLogger(base, logging.FromContext(ctx)), deadline)
+	// The budget is a duration measured on the reconciler's clock; a context
+	// deadline is an instant of the wall clock. Converting through a
+	// duration keeps the two clocks from ever being compared.
+	jctx, cancel := context.WithTimeout(logging.WithLogger(base, logging.FromContext(ctx)), budget)
 	spec := p.Spec.DeepCopy()
 	nn := types.NamespacedName{Namespace: run.Namespace, Name: run.Name}
 	r.jobs.start(jctx, key, now, func(ctx context.Context) *gate.Report {
@@ -212,6 +209,17 @@ func (r *Reconciler) startVerification(ctx context.Context, run *v1beta1.CustomR
 		}
 	})
 	return nil
+}
+
+// attemptBudget is how long the attempt's verification may take, judged on
+// the reconciler's clock: what is left of the run's timeout, or, with no
+// run timeout, a bounded multiple of the registry timeout so a hung registry
+// turns into a transient error and a retry rather than a run that never ends.
+func attemptBudget(run *v1beta1.CustomRun, now time.Time, registryTimeout time.Duration) time.Duration {
+	if t := run.GetTimeout(); t > 0 && run.Status.StartTime != nil {
+		return max(run.Status.StartTime.Add(t).Sub(now), 0)
+	}
+	return 10 * registryTimeout
 }
 
 // transient keeps the run Unknown and retries with backoff; the timeout

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
 
 	"github.com/security-gate/security-gate/pkg/gate"
 )
@@ -44,14 +45,16 @@ func (j *job) finishedYet() bool {
 // which yields the same single outcome because nothing is recorded on the
 // CustomRun until a verification has finished.
 type jobs struct {
+	// clock is the reconciler's: durations and sweeps are judged on it.
+	clock    clock.PassiveClock
 	mu       sync.Mutex
 	running  map[jobKey]*job
 	retryAt  map[types.UID]time.Time
 	failures map[types.UID]int
 }
 
-func newJobs() *jobs {
-	return &jobs{running: map[jobKey]*job{}, retryAt: map[types.UID]time.Time{}, failures: map[types.UID]int{}}
+func newJobs(clk clock.PassiveClock) *jobs {
+	return &jobs{clock: clk, running: map[jobKey]*job{}, retryAt: map[types.UID]time.Time{}, failures: map[types.UID]int{}}
 }
 
 // get returns the job for key, or nil.
@@ -72,9 +75,9 @@ func (js *jobs) start(ctx context.Context, key jobKey, now time.Time, fn func(co
 	js.mu.Unlock()
 	go func() {
 		defer cancel()
-		t0 := time.Now()
+		t0 := js.clock.Now()
 		rep := fn(ctx)
-		j.report, j.duration, j.finished = rep, time.Since(t0), time.Now()
+		j.report, j.duration, j.finished = rep, js.clock.Since(t0), js.clock.Now()
 		close(j.done)
 		if onDone != nil {
 			onDone()
