@@ -5,14 +5,18 @@
 # hack/build-test-tools.sh cosign2: the cosign CLI), then runs the demo
 # program (test/e2e/demo): etcd + kube-apiserver + Tekton + a loopback
 # registry, security-gate installed from config/ with its controller running
-# as its own ServiceAccount, the examples published and signed, a compliant
-# and a non-compliant PipelineRun, each one's verdict, findings and Tekton
-# outcome printed. Everything it started is stopped by PID at the end.
+# as its own ServiceAccount (and a key of its own for verification
+# summaries), the examples published and signed, a compliant and a
+# non-compliant PipelineRun, and a run whose Critical finding a signed OpenVEX
+# statement drops; each one's verdict, findings, notes and Tekton outcome
+# printed, and each pass's verification summary verified with cosign.
+# Everything it started is stopped by PID at the end.
 #
 #   KEEP=1 hack/demo.sh   leave it all running (in the background); prints the
 #                         KUBECONFIG, the PIDs and the command that stops it.
 #
-# Exit status: 0 only when both runs end as examples/README.md says.
+# Exit status: 0 only when every run ends as examples/README.md (and, for
+# the VEX run, test/e2e/demo/vexvsa.go) says.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -60,7 +60,7 @@ echo "release: resolving config/ (VERSION=${VERSION}, KO_DOCKER_REPO=${KO_DOCKER
 "${bin}/ko" resolve "${ko_flags[@]}" -f config/ >"${tmp}/release.yaml"
 
 echo "release: resolving the catalog Task"
-"${bin}/ko" resolve "${ko_flags[@]}" -f tasks/security-gate/0.1/security-gate.yaml >"${tmp}/security-gate-task.yaml"
+"${bin}/ko" resolve "${ko_flags[@]}" -f tasks/security-gate/0.2/security-gate.yaml >"${tmp}/security-gate-task.yaml"
 
 for f in release.yaml security-gate-task.yaml; do
   if grep -q 'ko://' "${tmp}/${f}"; then

@@ -4,9 +4,11 @@
 //	security-gate verify --policy FILE [-f FILE|DIR|-]... [--image REF]... [-o text|json|junit|sarif] [--] [IMAGE...]
 //	security-gate verify --policy-name NAME --pipelinerun NAME [--namespace NS] [--kubeconfig FILE]
 //	                     [--controller-namespace NS] [--gate-task NAME] [--results-dir DIR] [--] [IMAGE...]
+//	security-gate verify --policy-name NAME --taskrun NAME [--namespace NS] [--results-dir DIR] [--] [IMAGE...]
 //	security-gate version
 //
-// The second form is the catalog Task's (tasks/security-gate): the policy is
+// The --taskrun form is the catalog Task's (tasks/security-gate): the run is
+// the one the TaskRun belongs to (taskrun.go), the policy is
 // a ClusterSecurityGate read from the cluster, key.secretRefs resolve in the
 // controller's namespace as the controller resolves them, and the four
 // results are written as files with the controller's values (pkg/results).

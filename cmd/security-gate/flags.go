@@ -14,12 +14,23 @@ import (
 
 // Defaults of `verify`.
 const (
-	defaultTimeout     = 5 * time.Minute
+	// defaultTimeout bounds the whole run: a registry or cluster that stalls
+	// is "could not decide" (exit 2) within it, never a hang.
+	defaultTimeout     = 2 * time.Minute
 	defaultConcurrency = 8
-	// requestTimeout bounds one registry request (the whole run is bounded by
-	// --timeout); a stalled registry becomes "could not decide", not a hang.
+	// requestTimeout is the budget of one registry request, all its retries
+	// included; registryTimeout shrinks it for short --timeouts.
 	requestTimeout = 30 * time.Second
 )
+
+// registryTimeout is the budget of one registry request in a run bounded by
+// runTimeout: requestTimeout, but at most a quarter of the run, so a
+// request that stalls is reported as the registry's fault (naming the
+// request) while the run still has time to say so, instead of every request
+// waiting out the whole run.
+func registryTimeout(runTimeout time.Duration) time.Duration {
+	return min(requestTimeout, runTimeout/4)
+}
 
 // stringList is a repeatable flag.
 type stringList []string
@@ -58,6 +69,17 @@ type verifyOptions struct {
 
 	// resultsDir receives the Tekton result files (the catalog Task).
 	resultsDir string
+
+	// vsa: --vsa-key and --vsa-layout (vsa.go).
+	vsa vsaOptions
+
+	// tuf: --tuf-cache-dir, --sigstore-tuf-mirror, --sigstore-tuf-root
+	// (trustroot.go).
+	tuf tufOptions
+
+	// taskRun: verify the PipelineRun this TaskRun belongs to (the catalog
+	// Task's own run), found through its ownerReference (taskrun.go).
+	taskRun string
 }
 
 // defaultControllerNamespace is where config/ installs the controller.
@@ -68,6 +90,8 @@ const verifyHelp = `Verify Tekton objects against a SecurityGate or ClusterSecur
 Usage:
   security-gate verify (--policy FILE | --policy-name NAME) [-f FILE|DIR|-]... [--image REF]... [flags] [--] [IMAGE...]
   security-gate verify (--policy FILE | --policy-name NAME) --pipelinerun NAME [--namespace NS] [--kubeconfig FILE]
+                       [--results-dir DIR] [flags] [--] [IMAGE...]
+  security-gate verify (--policy FILE | --policy-name NAME) --taskrun NAME [--namespace NS] [--kubeconfig FILE]
                        [--results-dir DIR] [flags] [--] [IMAGE...]
 
 Inputs are PipelineRun, Pipeline, TaskRun, Task and StepAction objects
@@ -115,25 +139,55 @@ Flags:
       --now TIME             the time used for exception expiry and
                              attestation age, RFC 3339
                              (e.g. 2026-01-31T00:00:00Z); default: now
-      --timeout DURATION     give up after this long and exit 2 (default 5m)
+      --timeout DURATION     give up after this long and exit 2 (default 2m);
+                             one registry request, its retries included,
+                             gets at most 30s and at most a quarter of it
       --concurrency N        parallel registry verifications (default 8)
       --color WHEN           auto (default: on a terminal, unless NO_COLOR
                              is set), always or never; text output only
       --pipelinerun NAME     verify this PipelineRun from the cluster instead
                              of -f inputs
-      --namespace NS         namespace of --pipelinerun (default: the
+      --taskrun NAME         verify the PipelineRun this TaskRun belongs to,
+                             found through the TaskRun's controller
+                             ownerReference (its uid checked); the gate is
+                             the pipeline task of that TaskRun (the catalog
+                             Task: $(context.taskRun.name)). Refuses to
+                             decide when KUBECONFIG (without --kubeconfig),
+                             SSL_CERT_FILE, SSL_CERT_DIR, GODEBUG or a
+                             COSIGN_*, SIGSTORE_* or TUF_* variable is set
+      --namespace NS         namespace of --pipelinerun or --taskrun (default: the
                              namespace of the kubeconfig context, or the
                              pod's namespace in a cluster)
-      --kubeconfig FILE      kubeconfig for --pipelinerun and --policy-name
+      --kubeconfig FILE      kubeconfig for --pipelinerun, --taskrun and
+                             --policy-name
                              (default: in-cluster config, else $KUBECONFIG
                              or ~/.kube/config)
       --results-dir DIR      also write the Tekton results verdict,
                              violations, report and verified-images as files
                              in DIR (an existing directory; /tekton/results
                              in a Task), whatever the verdict; see Results
+      --vsa-key FILE         after a pass, sign a verification summary
+                             (https://slsa.dev/verification_summary/v1) of
+                             each verified image with this cosign private key
+                             (password in COSIGN_PASSWORD) or PKCS #8 PEM key
+                             and attach it to the image; failing to is exit 2
+      --vsa-layout LAYOUT    classic (the .att tag), bundle (a Sigstore
+                             bundle referrer) or both (default)
+      --tuf-cache-dir DIR    where the TUF metadata of Sigstore trust roots
+                             is kept between runs (rollback protection)
+                             (default: the user cache directory,
+                             security-gate/tuf)
+      --sigstore-tuf-mirror URL
+                             read the public Sigstore instance's TUF
+                             repository from this mirror (trust still comes
+                             from the root embedded in security-gate), for
+                             keyless authorities without a root of their own
+      --sigstore-tuf-root FILE
+                             the mirror is another Sigstore deployment: its
+                             initial root.json
   -h, --help                 show this help
 
-Flags that name something (--pipelinerun, --gate-task, --namespace,
+Flags that name something (--pipelinerun, --taskrun, --gate-task, --namespace,
 --policy, --policy-name, --controller-namespace, --results-dir) may not be
 given an empty value: in a Task that means a variable did not expand.
 
@@ -176,10 +230,10 @@ Examples:
   # Apply a ClusterSecurityGate from the cluster to local files
   security-gate verify --policy-name strict --kubeconfig ~/.kube/config -f .tekton/
 
-  # In a step: verify the PipelineRun this step belongs to with the cluster's
-  # policy and write the Task results (what the catalog Task runs)
-  security-gate verify --pipelinerun="$PIPELINERUN" --namespace="$NAMESPACE" \
-    --gate-task="$PIPELINE_TASK" --policy-name=strict --results-dir=/tekton/results \
+  # In a step: verify the PipelineRun this step's TaskRun belongs to with the
+  # cluster's policy and write the Task results (what the catalog Task runs)
+  security-gate verify --taskrun='$(context.taskRun.name)' --namespace='$(context.taskRun.namespace)' \
+    --policy-name=strict --results-dir=/tekton/results \
     -- registry.example.com/app@sha256:<digest>
 
 Exit status:
@@ -221,6 +275,9 @@ func verifyFlagSet(o *verifyOptions) (fs *flag.FlagSet, format, now *string) {
 	fs.StringVar(&o.policyName, "policy-name", "", "")
 	fs.StringVar(&o.controllerNamespace, "controller-namespace", defaultControllerNamespace, "")
 	fs.StringVar(&o.resultsDir, "results-dir", "", "")
+	o.vsa.addFlags(fs)
+	o.tuf.addFlags(fs)
+	fs.StringVar(&o.taskRun, "taskrun", "", "")
 	return fs, format, now
 }
 
@@ -271,6 +328,7 @@ var emptyFlags = []struct{ name, msg string }{
 	{"policy-name", "--policy-name is empty: name the ClusterSecurityGate to apply"},
 	{"controller-namespace", "--controller-namespace is empty: name the namespace of the security-gate controller, where key.secretRef Secrets are read (default security-gate)"},
 	{"results-dir", "--results-dir is empty: give the directory to write the results to (/tekton/results in a Task)"},
+	{"taskrun", "--taskrun is empty: name the TaskRun this step runs in (the catalog Task passes $(context.taskRun.name))"},
 }
 
 // parseVerifyFlags parses and checks the flags of verify. It returns
@@ -344,6 +402,9 @@ func (o *verifyOptions) check(set map[string]bool, positional []string, format, 
 	default:
 		return usagef("--color %q: want auto, always or never", o.color)
 	}
+	if err := o.tuf.check(); err != nil {
+		return err
+	}
 	stdinUsers := 0
 	if o.policy == "-" {
 		stdinUsers++
@@ -359,6 +420,9 @@ func (o *verifyOptions) check(set map[string]bool, positional []string, format, 
 	if set["controller-namespace"] && o.policyName == "" {
 		return usagef("--controller-namespace applies only with --policy-name: a --policy file cannot use key.secretRef")
 	}
+	if o.taskRun != "" {
+		return o.checkTaskRunFlags()
+	}
 	if o.pipelineRun != "" {
 		if len(o.files) > 0 {
 			return usagef("--pipelinerun reads the run from the cluster: it cannot be combined with -f")
@@ -366,10 +430,10 @@ func (o *verifyOptions) check(set map[string]bool, positional []string, format, 
 		return nil
 	}
 	if o.namespace != "" {
-		return usagef("--namespace applies only with --pipelinerun")
+		return usagef("--namespace applies only with --pipelinerun or --taskrun")
 	}
 	if o.kubeconfig != "" && o.policyName == "" {
-		return usagef("--kubeconfig applies only with --pipelinerun or --policy-name")
+		return usagef("--kubeconfig applies only with --pipelinerun, --taskrun or --policy-name")
 	}
 	if len(o.files) == 0 && len(o.images) == 0 {
 		return usagef("nothing to verify: give -f FILE|DIR|-, an image (--image REF or an argument) or --pipelinerun NAME")

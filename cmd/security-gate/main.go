@@ -45,6 +45,7 @@ Commands:
   verify    Verify Tekton objects (files, directories, stdin) or a live
             PipelineRun against a SecurityGate or ClusterSecurityGate policy
   version   Print the version of this binary
+  tuf       Serialize a Sigstore TUF repository for clusters with no network
   help      Show help for a command
 
 Run 'security-gate <command> --help' for the flags and examples of a command.
@@ -69,6 +70,8 @@ func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer, e env) in
 		return runVerify(rest, stdin, stdout, stderr, e)
 	case "version":
 		return runVersion(rest, stdout, stderr)
+	case "tuf":
+		return runTUF(rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		if len(rest) > 0 {
 			switch rest[0] {
@@ -76,6 +79,8 @@ func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer, e env) in
 				return runVerify([]string{"--help"}, stdin, stdout, stderr, e)
 			case "version":
 				return runVersion([]string{"--help"}, stdout, stderr)
+			case "tuf":
+				return runTUF([]string{"--help"}, stdout, stderr)
 			}
 			fmt.Fprintf(stderr, "security-gate: unknown command %q\n\n%s", rest[0], rootHelp)
 			return exitUndecided

@@ -73,9 +73,10 @@ func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer, e env) 
 		fmt.Fprintf(stderr, "security-gate verify: writing the %s report: %v\n", o.format, err)
 		return exitUndecided
 	}
-	if verdict == gate.VerdictError && o.format != output.FormatText {
-		// Machine formats go to stdout; say why there is no verdict where a
-		// person reading the CI log will look.
+	if len(report.Errors) > 0 && o.format != output.FormatText {
+		// Machine formats go to stdout; say what could not be decided where
+		// a person reading the CI log will look (beside a violation too:
+		// the verdict is fail, and these are still open).
 		for _, f := range report.Errors {
 			fmt.Fprintf(stderr, "security-gate verify: could not decide: [%s] %s\n", f.Check, oneLine(subjectMessage(f)))
 		}
@@ -129,6 +130,10 @@ func verifyDocs(ctx context.Context, o *verifyOptions, stdin io.Reader, e env, d
 		}
 	}
 	spec := &policy.Spec
+	summaries, err := o.vsa.writer() // vsa.go: --vsa-key, before anything is verified
+	if err != nil {
+		return undecided(gate.Finding{Check: gate.CheckInput, Subject: "security-gate verify", Message: "usage: " + err.Error()})
+	}
 
 	now := time.Now
 	if !o.now.IsZero() {
@@ -145,6 +150,12 @@ func verifyDocs(ctx context.Context, o *verifyOptions, stdin io.Reader, e env, d
 	var resolver gate.Resolver
 	if o.pipelineRun != "" {
 		in, resolver, fails = loadPipelineRun(ctx, o, cluster)
+		if len(fails) > 0 {
+			return undecided(fails...)
+		}
+	} else if o.taskRun != "" {
+		// The gate task is the one running this TaskRun (taskrun.go).
+		in, resolver, o.gateTask, fails = loadTaskRun(ctx, o, cluster)
 		if len(fails) > 0 {
 			return undecided(fails...)
 		}
@@ -175,10 +186,11 @@ func verifyDocs(ctx context.Context, o *verifyOptions, stdin io.Reader, e env, d
 	if report == nil {
 		report = undecided(gate.Finding{Check: gate.CheckInput, Message: "the engine returned no report"})
 	}
+	summarize(ctx, summaries, policy, report, now) // vsa.go: only after a pass
 	if err := ctx.Err(); err != nil && len(report.Errors) == 0 {
 		// The engine should have said so; fail closed if it did not.
 		report.Errors = append(report.Errors, timeoutFinding(o, err))
-		report.Verdict = gate.VerdictError
+		report.Verdict = gate.Decide(report)
 	}
 	return report
 }

@@ -75,7 +75,7 @@ func TestVerifyUsageErrors(t *testing.T) {
 		{"stdin twice", []string{"--policy", pol, "-f", "-", "-f", "-"}, "stdin"},
 		{"policy and input on stdin", []string{"--policy", "-", "-f", "-"}, "stdin"},
 		{"--namespace without --pipelinerun", []string{"--policy", pol, "-f", in, "--namespace", "ci"}, "only with --pipelinerun"},
-		{"--kubeconfig without the cluster", []string{"--policy", pol, "-f", in, "--kubeconfig", "k"}, "only with --pipelinerun or --policy-name"},
+		{"--kubeconfig without the cluster", []string{"--policy", pol, "-f", in, "--kubeconfig", "k"}, "only with --pipelinerun"},
 		{"--pipelinerun with -f", []string{"--policy", pol, "-f", in, "--pipelinerun", "r"}, "cannot be combined with -f"},
 	}
 	for _, tt := range tests {
@@ -158,6 +158,14 @@ func TestVerifyExitCodes(t *testing.T) {
 			wantCode: 2, wantVerdict: gate.VerdictError, wantChecks: []string{gate.CheckInput}, wantText: []string{"no Tekton object"}},
 		{name: "empty stdin", args: []string{"--policy", p("policy.yaml"), "-f", "-"},
 			wantCode: 2, wantVerdict: gate.VerdictError, wantChecks: []string{gate.CheckInput}},
+		{name: "a StepAction alone is judged, never a silent pass", args: []string{"--policy", p("policy.yaml"), "-f", "-"},
+			stdin:    "apiVersion: tekton.dev/v1beta1\nkind: StepAction\nmetadata: {name: lint}\nspec: {image: 'golang:1.26'}\n",
+			wantCode: 1, wantVerdict: gate.VerdictFail, wantChecks: []string{gate.CheckImageDigest, gate.CheckSecurityContext},
+			wantText: []string{"stepaction/lint step=lint"}, wantSteps: 1},
+		{name: "a violation beside something undecided: fail, exit 1, the undecided finding listed",
+			args: []string{"--policy", p("policy.yaml"), "-f", "-"}, stdin: undecidedAndViolation,
+			wantCode: 1, wantVerdict: gate.VerdictFail, wantChecks: []string{gate.CheckNamespace},
+			wantText: []string{"more than 256"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -181,12 +189,33 @@ func TestVerifyExitCodes(t *testing.T) {
 			if tt.wantSteps != 0 && r.Summary.Steps != tt.wantSteps {
 				t.Errorf("summary %+v: steps %d, want %d", r.Summary, r.Summary.Steps, tt.wantSteps)
 			}
-			if code == 2 && !strings.Contains(stderr, "could not decide") {
-				t.Errorf("exit 2 with -o json, but stderr does not say why:\n%s", stderr)
+			if (code == 2 || len(r.Errors) > 0) && !strings.Contains(stderr, "could not decide") {
+				t.Errorf("undecided findings with -o json, but stderr does not say what could not be decided:\n%s", stderr)
+			}
+			if tt.wantVerdict == gate.VerdictFail && strings.Contains(tt.name, "undecided") && len(r.Errors) == 0 {
+				t.Errorf("the undecided finding is not listed: %+v", r)
 			}
 		})
 	}
 }
+
+// undecidedAndViolation runs in a denied namespace (a violation) a matrix
+// too large to judge (undecided).
+var undecidedAndViolation = `apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: big, namespace: default}
+spec:
+  pipelineSpec:
+    tasks:
+    - name: fan
+      matrix:
+        params:
+        - {name: a, value: [` + strings.Repeat("p,", 16) + `p]}
+        - {name: b, value: [` + strings.Repeat("q,", 16) + `q]}
+      taskSpec:
+        params: [{name: a}, {name: b}]
+        steps: [{name: s, image: "registry.example.com/t@sha256:` + strings.Repeat("c", 64) + `"}]
+`
 
 func jsonEscape(s string) string {
 	b, _ := json.Marshal(s)

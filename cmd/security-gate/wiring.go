@@ -23,19 +23,25 @@ import (
 )
 
 // newVerifier builds the registry verifier for the policy: the default
-// keychain (docker config, DOCKER_CONFIG, credential helpers), a bounded
-// timeout per request, and the --now clock. There is no Sigstore public-good
-// root: a keyless authority needs trustedRoot.data, or it cannot decide
-// (exit 2), never passes. keys resolves key.secretRef (--policy-name only;
-// nil otherwise, and a secretRef is then an error).
+// keychain (docker config, DOCKER_CONFIG, credential helpers), one budget
+// per registry request shared by its retries (registryTimeout), and the
+// --now clock. Sigstore trust roots come through TUF (trustroot.go): the
+// public instance's for keyless authorities without a root of their own, a
+// root that cannot be fetched is exit 2, never a pass. keys resolves
+// key.secretRef (--policy-name only; nil otherwise, and a secretRef is then
+// an error).
 func newVerifier(ctx context.Context, spec *v1alpha1.SecurityGateSpec, o *verifyOptions, now func() time.Time, keys verify.SecretKeysFunc) (*verify.Verifier, error) {
-	timeout := requestTimeout
-	if o.timeout < timeout {
-		timeout = o.timeout
+	roots, public, err := o.tuf.pool(ctx, spec, registryTimeout(o.timeout))
+	if err != nil {
+		return nil, err
 	}
 	return verify.New(spec, verify.Options{
+		// Sigstore trust roots through TUF (trustroot.go).
+		TrustRoots: roots,
+		PublicTUF:  public,
+
 		Keychain: authn.DefaultKeychain,
-		Timeout:  timeout,
+		Timeout:  registryTimeout(o.timeout),
 		Now:      now,
 		// One cache per invocation: a CLI run is one process, and tests
 		// that call run in-process must not see each other's results.
@@ -133,11 +139,11 @@ func locator(docs []manifest.Document, policyPath string) func(string) (string, 
 		case *v1.TaskRun:
 			add(objectKey("taskrun", m.GetNamespace(), m.GetName()), d.Source)
 		case *v1.Pipeline:
-			add(objectKey("pipeline", "", m.GetName()), d.Source)
+			add(objectKey("pipeline", m.GetNamespace(), m.GetName()), d.Source)
 		case *v1.Task:
-			add(objectKey("task", "", m.GetName()), d.Source)
+			add(objectKey("task", m.GetNamespace(), m.GetName()), d.Source)
 		case *v1beta1.StepAction:
-			add(objectKey("stepaction", "", m.GetName()), d.Source)
+			add(objectKey("stepaction", m.GetNamespace(), m.GetName()), d.Source)
 		}
 	}
 	return func(subject string) (string, bool) {

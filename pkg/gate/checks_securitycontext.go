@@ -2,6 +2,7 @@ package gate
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/pod"
@@ -51,7 +52,10 @@ func probeContainer() corev1.Container {
 //
 // The pod is synthesized the way Tekton builds it (pkg/pod): containers are
 // the steps after the stepTemplate merge and StepAction merge, and the
-// sidecars; the pod-level securityContext, hostNetwork, hostUsers and
+// sidecars, named as Tekton names them ("step-<name>", "sidecar-<name>");
+// its annotations are the ones Tekton copies onto the Pod (podmeta.go), so
+// an AppArmor profile set by annotation counts; the pod-level
+// securityContext, hostNetwork, hostUsers and
 // volumes come from the run's podTemplate (a PipelineRun's
 // taskRunTemplate.podTemplate merged with taskRunSpecs[].podTemplate, as
 // Tekton's GetTaskRunSpec does) and the task's volumes. taskRunSpecs'
@@ -64,8 +68,9 @@ func probeContainer() corev1.Container {
 // Pod-level fields are evaluated first with a compliant probe container;
 // their failures name the pod. Each container is then evaluated in a pod
 // that carries only the pod-level securityContext (which containers
-// inherit), and its failures, minus the rules that already fail at pod
-// level, name the step or sidecar and the failed rule.
+// inherit) and the annotations addressed to that container, and its
+// failures, minus the rules that already fail at pod level, name the step
+// or sidecar and the failed rule.
 func (r *run) checkSecurityContext(u *taskUnit, ts *v1.TaskSpec, containers []container, tpl *pod.Template) {
 	lvl := r.level()
 	if lvl == v1alpha1.LevelPrivileged {
@@ -89,17 +94,18 @@ func (r *run) checkSecurityContext(u *taskUnit, ts *v1.TaskSpec, containers []co
 		podLevel.HostUsers = tpl.HostUsers
 		podLevel.Volumes = append(podLevel.Volumes, tpl.Volumes...)
 	}
-	meta := &metav1.ObjectMeta{}
+	podMeta := u.meta.pod()
+	podAnn, containerAnn := splitContainerAnnotations(podMeta.Annotations, containers)
 	probe := podLevel
 	probe.Containers = []corev1.Container{probeContainer()}
 	podFailed := map[string]bool{}
-	for _, res := range ev.EvaluatePod(lv, meta, &probe) {
+	for _, res := range ev.EvaluatePod(lv, &metav1.ObjectMeta{Annotations: podAnn}, &probe) {
 		if res.Allowed {
 			continue
 		}
 		podFailed[res.ForbiddenReason] = true
 		r.violation(CheckSecurityContext, u.task, u.base,
-			"pod fails Pod Security Standards level %q: %s%s (set in the task's volumes or the run's podTemplate)",
+			"pod fails Pod Security Standards level %q: %s%s (set in the task's volumes, the run's podTemplate or a pod annotation)",
 			level, res.ForbiddenReason, detail(res.ForbiddenDetail))
 	}
 	for _, c := range containers {
@@ -109,9 +115,9 @@ func (r *run) checkSecurityContext(u *taskUnit, ts *v1.TaskSpec, containers []co
 		} else {
 			k8s = c.sidecar.ToK8sContainer()
 		}
-		k8s.Name = c.name
+		k8s.Name = c.podName
 		one := corev1.PodSpec{SecurityContext: podLevel.SecurityContext, Containers: []corev1.Container{*k8s}}
-		for _, res := range ev.EvaluatePod(lv, meta, &one) {
+		for _, res := range ev.EvaluatePod(lv, &metav1.ObjectMeta{Annotations: containerAnn[c.podName]}, &one) {
 			if res.Allowed || podFailed[res.ForbiddenReason] {
 				continue
 			}
@@ -127,4 +133,30 @@ func detail(d string) string {
 		return ""
 	}
 	return fmt.Sprintf(" (%s)", d)
+}
+
+// splitContainerAnnotations separates the pod annotations that address one
+// of the pod's containers by name (AppArmor's
+// container.apparmor.security.beta.kubernetes.io/<container>) from the
+// rest, so a profile set by annotation is reported for its step or sidecar
+// exactly like the same profile set in the container's securityContext.
+// Annotations for containers the pod does not have stay with the pod.
+func splitContainerAnnotations(ann map[string]string, containers []container) (map[string]string, map[string]map[string]string) {
+	byName := map[string]map[string]string{}
+	for _, c := range containers {
+		byName[c.podName] = nil
+	}
+	pod := map[string]string{}
+	for k, v := range ann {
+		name, ok := strings.CutPrefix(k, corev1.DeprecatedAppArmorBetaContainerAnnotationKeyPrefix)
+		if _, known := byName[name]; ok && known {
+			if byName[name] == nil {
+				byName[name] = map[string]string{}
+			}
+			byName[name][k] = v
+			continue
+		}
+		pod[k] = v
+	}
+	return pod, byName
 }

@@ -121,3 +121,102 @@ spec:
 		})
 	}
 }
+
+// TestAppArmorAnnotations: an AppArmor profile set by pod annotation, from
+// every place Tekton copies annotations from onto the Pod, fails
+// security-context for the step (or sidecar) it names, exactly as the same
+// profile in the container's securityContext does; where Tekton's
+// precedence lets a safe value win, it passes.
+func TestAppArmorAnnotations(t *testing.T) {
+	const (
+		unconfinedStep    = `{container.apparmor.security.beta.kubernetes.io/step-s: unconfined}`
+		runtimeDefault    = `{container.apparmor.security.beta.kubernetes.io/step-s: runtime/default}`
+		unconfinedSidecar = `{container.apparmor.security.beta.kubernetes.io/sidecar-proxy: unconfined}`
+	)
+	// run is a PipelineRun of pipeline p (given too) whose task a is
+	// either the embedded taskSpec or taskRef t.
+	run := func(prAnn, pipelineAnn, trsAnn, embeddedAnn, taskAnn string, byRef bool) string {
+		task := "taskSpec: {metadata: {annotations: " + embeddedAnn + "}, steps: [{name: s, image: alpine}], sidecars: [{name: proxy, image: alpine}]}"
+		if byRef {
+			task = "taskRef: {name: t}"
+		}
+		return `apiVersion: tekton.dev/v1
+kind: PipelineRun
+metadata: {name: pr, namespace: ci, annotations: ` + prAnn + `}
+spec:
+  pipelineRef: {name: p}
+  taskRunSpecs: [{pipelineTaskName: a, metadata: {annotations: ` + trsAnn + `}}]
+---
+apiVersion: tekton.dev/v1
+kind: Pipeline
+metadata: {name: p, annotations: ` + pipelineAnn + `}
+spec:
+  tasks: [{name: a, ` + task + `}]
+---
+apiVersion: tekton.dev/v1
+kind: Task
+metadata: {name: t, annotations: ` + taskAnn + `}
+spec: {steps: [{name: s, image: alpine}], sidecars: [{name: proxy, image: alpine}]}
+`
+	}
+	const step = "pipelinerun/ci/pr task=a step=s"
+	const sidecar = "pipelinerun/ci/pr task=a sidecar=proxy"
+	forbidden := func(subject, kind, name string) want {
+		return v(gate.CheckSecurityContext, subject, kind+` "`+name+`" fails Pod Security Standards level "baseline": forbidden AppArmor profile`)
+	}
+	tests := []struct {
+		name    string
+		in      string
+		verdict gate.Verdict
+		wants   []want
+	}{{
+		name:    "the same profile in the step's securityContext",
+		in:      "apiVersion: tekton.dev/v1\nkind: PipelineRun\nmetadata: {name: pr, namespace: ci}\nspec: {pipelineSpec: {tasks: [{name: a, taskSpec: {steps: [{name: s, image: alpine, securityContext: {appArmorProfile: {type: Unconfined}}}]}}]}}\n",
+		verdict: gate.VerdictFail, wants: []want{forbidden(step, "step", "s")},
+	}, {
+		name: "on the PipelineRun", in: run(unconfinedStep, "{}", "{}", "{}", "{}", false),
+		verdict: gate.VerdictFail, wants: []want{forbidden(step, "step", "s")},
+	}, {
+		name: "on the Pipeline", in: run("{}", unconfinedStep, "{}", "{}", "{}", false),
+		verdict: gate.VerdictFail, wants: []want{forbidden(step, "step", "s")},
+	}, {
+		name: "in taskRunSpecs metadata", in: run("{}", "{}", unconfinedStep, "{}", "{}", false),
+		verdict: gate.VerdictFail, wants: []want{forbidden(step, "step", "s")},
+	}, {
+		name: "in the embedded taskSpec's metadata", in: run("{}", "{}", "{}", unconfinedStep, "{}", false),
+		verdict: gate.VerdictFail, wants: []want{forbidden(step, "step", "s")},
+	}, {
+		name: "on the Task", in: run("{}", "{}", "{}", "{}", unconfinedStep, true),
+		verdict: gate.VerdictFail, wants: []want{forbidden(step, "step", "s")},
+	}, {
+		name: "for a sidecar", in: run(unconfinedSidecar, "{}", "{}", "{}", "{}", false),
+		verdict: gate.VerdictFail, wants: []want{forbidden(sidecar, "sidecar", "proxy")},
+	}, {
+		name: "taskRunSpecs win over the PipelineRun", in: run(unconfinedStep, "{}", runtimeDefault, "{}", "{}", false),
+		verdict: gate.VerdictPass,
+	}, {
+		name: "the PipelineRun wins over the Pipeline", in: run(runtimeDefault, unconfinedStep, "{}", "{}", "{}", false),
+		verdict: gate.VerdictPass,
+	}, {
+		name: "the PipelineRun wins over the embedded taskSpec", in: run(runtimeDefault, "{}", "{}", unconfinedStep, "{}", false),
+		verdict: gate.VerdictPass,
+	}, {
+		name: "the TaskRun wins over the Task", in: run(runtimeDefault, "{}", "{}", "{}", unconfinedStep, true),
+		verdict: gate.VerdictPass,
+	}, {
+		name: "for a container the pod does not have: the pod fails", in: run(`{container.apparmor.security.beta.kubernetes.io/step-other: unconfined}`, "{}", "{}", "{}", "{}", false),
+		verdict: gate.VerdictFail,
+		wants:   []want{v(gate.CheckSecurityContext, "pipelinerun/ci/pr task=a", `pod fails Pod Security Standards level "baseline": forbidden AppArmor profile`)},
+	}, {
+		name: "on a TaskRun", in: "apiVersion: tekton.dev/v1\nkind: TaskRun\nmetadata: {name: tr, namespace: ci, annotations: " + unconfinedStep + "}\nspec: {taskSpec: {steps: [{name: s, image: alpine}]}}\n",
+		verdict: gate.VerdictFail, wants: []want{forbidden("taskrun/ci/tr step=s", "step", "s")},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := spec(func(s *v1alpha1.SecurityGateSpec) {
+				s.SecurityContext = &v1alpha1.SecurityContextPolicy{Level: v1alpha1.LevelBaseline}
+			})
+			expect(t, verify(t, s, tt.in, gate.Options{}), tt.verdict, tt.wants...)
+		})
+	}
+}

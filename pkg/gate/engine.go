@@ -20,6 +20,14 @@ type Input struct {
 	// Images are extra artifacts to verify with the images and attestations
 	// rules (--image, the gate task's `images` param).
 	Images []string
+	// Live says the objects were read from the API server as Tekton stores
+	// them (the controller, verify --pipelinerun). A live PipelineRun's
+	// status.pipelineSpec is the copy of the pipeline Tekton runs: it is
+	// judged instead of whatever the pipelineRef names now (the reference
+	// itself is still checked: bundle rules, the bundle's signature), and a
+	// live PipelineRun without it cannot be decided yet. In files the status
+	// is ignored: Tekton drops it when the run is created.
+	Live bool
 }
 
 // Options configure an Engine.
@@ -69,7 +77,7 @@ func (e *Engine) Verify(ctx context.Context, policy *v1alpha1.SecurityGateSpec, 
 			Errors: []Finding{{Check: CheckPolicy, Subject: "policy", Message: "no policy given", Severity: SeverityError}}}
 	}
 	r := newRun(ctx, e, policy)
-	r.planRoots(in.Objects)
+	r.planRoots(in.Objects, in.Live)
 	r.checkExtraImages(in.Images)
 	r.verifyImages()
 	if err := ctx.Err(); err != nil {

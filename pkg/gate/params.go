@@ -9,10 +9,6 @@ import (
 	tresources "github.com/tektoncd/pipeline/pkg/reconciler/taskrun/resources"
 )
 
-// maxMatrixCombinations mirrors Tekton's default max-matrix-combinations-count:
-// a larger matrix is rejected by Tekton, so nothing beyond it ever runs.
-const maxMatrixCombinations = 256
-
 // applyPipelineParams substitutes the PipelineRun's parameter values and the
 // pipeline's defaults with Tekton's own code. pr nil: defaults only (a
 // Pipeline verified alone). Context variables are deliberately left alone:
@@ -30,70 +26,6 @@ func applyPipelineParams(spec *v1.PipelineSpec, pr *v1.PipelineRun) (*v1.Pipelin
 func applyTaskParams(ts *v1.TaskSpec, params v1.Params) *v1.TaskSpec {
 	tr := &v1.TaskRun{Spec: v1.TaskRunSpec{Params: params}}
 	return tresources.ApplyParameters(ts, tr, ts.Params...)
-}
-
-// matrixCombinations returns the parameter sets a matrixed pipeline task
-// runs with. When every matrix value is known (after the pipeline's
-// parameters are applied) it is Tekton's own fan-out. A value that is not
-// known before the run (a task result) cannot be expanded: such a parameter
-// is passed on as its unresolved expression, so any image built from it is
-// reported as image-reference, never verified with a guessed value. Known
-// parameters next to unknown ones are still expanded; `include` entries are
-// then ignored (documented limitation).
-func matrixCombinations(m *v1.Matrix) []v1.Params {
-	if m == nil || (!m.HasParams() && !m.HasInclude()) {
-		return []v1.Params{nil}
-	}
-	var known, unknown v1.Params
-	for _, p := range m.Params {
-		if expr := paramExpr(p.Value); expr != "" || p.Value.Type != v1.ParamTypeArray {
-			if expr == "" {
-				expr = p.Value.StringVal
-			}
-			unknown = append(unknown, v1.Param{Name: p.Name, Value: *v1.NewStructuredValues(expr)})
-			continue
-		}
-		known = append(known, p)
-	}
-	includeKnown := true
-	for _, inc := range m.Include {
-		for _, p := range inc.Params {
-			if paramExpr(p.Value) != "" {
-				includeKnown = false
-			}
-		}
-	}
-	if len(unknown) == 0 && includeKnown {
-		combos := m.FanOut()
-		if len(combos) > maxMatrixCombinations {
-			combos = combos[:maxMatrixCombinations]
-		}
-		if len(combos) == 0 {
-			return []v1.Params{nil}
-		}
-		return combos
-	}
-	if !includeKnown {
-		for _, inc := range m.Include {
-			for _, p := range inc.Params {
-				if expr := paramExpr(p.Value); expr != "" {
-					unknown = append(unknown, v1.Param{Name: p.Name, Value: *v1.NewStructuredValues(expr)})
-				}
-			}
-		}
-	}
-	combos := []v1.Params{nil}
-	if len(known) > 0 {
-		combos = (&v1.Matrix{Params: known}).FanOut()
-		if len(combos) > maxMatrixCombinations {
-			combos = combos[:maxMatrixCombinations]
-		}
-	}
-	out := make([]v1.Params, 0, len(combos))
-	for _, c := range combos {
-		out = append(out, append(append(v1.Params{}, c...), unknown...))
-	}
-	return out
 }
 
 // paramExpr returns the first unresolved expression in a param value.

@@ -2,52 +2,12 @@ package gate
 
 import (
 	"reflect"
-	"sort"
-	"strings"
 	"testing"
 
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	corev1 "k8s.io/api/core/v1"
 )
-
-func TestMatrixCombinations(t *testing.T) {
-	arr := func(vals ...string) v1.ParamValue { return *v1.NewStructuredValues(vals[0], vals[1:]...) }
-	str := func(s string) v1.ParamValue { return *v1.NewStructuredValues(s) }
-	tests := []struct {
-		name string
-		m    *v1.Matrix
-		want []string // each combination as sorted "k=v" joined by ","
-	}{
-		{name: "no matrix", m: nil, want: []string{""}},
-		{name: "one param", m: &v1.Matrix{Params: v1.Params{{Name: "a", Value: arr("x", "y")}}}, want: []string{"a=x", "a=y"}},
-		{name: "cross product", m: &v1.Matrix{Params: v1.Params{{Name: "a", Value: arr("x", "y")}, {Name: "b", Value: arr("1", "2")}}},
-			want: []string{"a=x,b=1", "a=x,b=2", "a=y,b=1", "a=y,b=2"}},
-		{name: "include only", m: &v1.Matrix{Include: v1.IncludeParamsList{{Name: "i", Params: v1.Params{{Name: "a", Value: str("z")}}}}},
-			want: []string{"a=z"}},
-		{name: "result in matrix stays an expression", m: &v1.Matrix{Params: v1.Params{{Name: "a", Value: str("$(tasks.t.results.r[*])")}, {Name: "b", Value: arr("1", "2")}}},
-			want: []string{"a=$(tasks.t.results.r[*]),b=1", "a=$(tasks.t.results.r[*]),b=2"}},
-		{name: "result inside an array", m: &v1.Matrix{Params: v1.Params{{Name: "a", Value: arr("x", "$(tasks.t.results.r)")}}},
-			want: []string{"a=$(tasks.t.results.r)"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var got []string
-			for _, c := range matrixCombinations(tt.m) {
-				var kv []string
-				for _, p := range c {
-					kv = append(kv, p.Name+"="+p.Value.StringVal)
-				}
-				sort.Strings(kv)
-				got = append(got, strings.Join(kv, ","))
-			}
-			sort.Strings(got)
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Fatalf("combinations = %q, want %q", got, tt.want)
-			}
-		})
-	}
-}
 
 func TestMergeStepAction(t *testing.T) {
 	yes := true

@@ -1,169 +1,59 @@
 package gate
 
 import (
-	"context"
-	"fmt"
 	"strings"
 
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/pod"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
-	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 )
-
-// inputs are the given objects by kind, v1beta1 converted to v1.
-type inputs struct {
-	pipelineRuns []*v1.PipelineRun
-	taskRuns     []*v1.TaskRun
-	pipelines    []*v1.Pipeline
-	tasks        []*v1.Task
-}
-
-// planRoots sorts the given objects and verifies each root: every
-// PipelineRun and TaskRun, and every Pipeline and Task that no given run
-// (or given pipeline) references by name. A Pipeline or Task that is
-// referenced is verified through its run, with the run's parameters, and
-// not a second time alone with its defaults.
-func (r *run) planRoots(objs []runtime.Object) {
-	in := r.sortInputs(objs)
-	refPipelines := map[string]bool{}
-	refTasks := map[string]bool{}
-	addPipelineTasks := func(ps *v1.PipelineSpec) {
-		if ps == nil {
-			return
-		}
-		for _, pt := range append(append([]v1.PipelineTask{}, ps.Tasks...), ps.Finally...) {
-			if pt.TaskRef != nil {
-				refTasks[refName(pt.TaskRef.Name, pt.TaskRef.ResolverRef)] = true
-			}
-		}
-	}
-	for _, pr := range in.pipelineRuns {
-		if ref := pr.Spec.PipelineRef; ref != nil {
-			refPipelines[refName(ref.Name, ref.ResolverRef)] = true
-		}
-		addPipelineTasks(pr.Spec.PipelineSpec)
-	}
-	for _, tr := range in.taskRuns {
-		if ref := tr.Spec.TaskRef; ref != nil {
-			refTasks[refName(ref.Name, ref.ResolverRef)] = true
-		}
-	}
-	for _, p := range in.pipelines {
-		addPipelineTasks(&p.Spec)
-	}
-	for _, pr := range in.pipelineRuns {
-		r.verifyPipelineRun(pr)
-	}
-	for _, tr := range in.taskRuns {
-		r.verifyTaskRun(tr)
-	}
-	for _, p := range in.pipelines {
-		if !refPipelines[p.Name] {
-			r.verifyPipeline(p)
-		}
-	}
-	for _, t := range in.tasks {
-		if !refTasks[t.Name] {
-			r.verifyTask(t)
-		}
-	}
-}
-
-// refName is the name a reference points at: its name, or the `name`
-// param of a bundle reference (a Pipeline given next to a run that reads
-// it from a bundle is usually the bundle's source: verifying it a second
-// time alone, with defaults, would only repeat findings).
-func refName(name string, rr v1.ResolverRef) string {
-	if rr.Resolver == bundlesResolver {
-		if n := resolverParams(rr.Params)["name"]; n != "" {
-			return n
-		}
-	}
-	return name
-}
-
-func (r *run) sortInputs(objs []runtime.Object) inputs {
-	var in inputs
-	ctx := context.Background()
-	for i, obj := range objs {
-		switch o := obj.(type) {
-		case *v1.PipelineRun:
-			in.pipelineRuns = append(in.pipelineRuns, o)
-		case *v1.TaskRun:
-			in.taskRuns = append(in.taskRuns, o)
-		case *v1.Pipeline:
-			in.pipelines = append(in.pipelines, o)
-		case *v1.Task:
-			in.tasks = append(in.tasks, o)
-		case *v1beta1.StepAction:
-			// Only ever referenced by steps.
-		case *v1beta1.PipelineRun:
-			out := &v1.PipelineRun{}
-			if r.convert(i, o.ConvertTo(ctx, out)) {
-				in.pipelineRuns = append(in.pipelineRuns, out)
-			}
-		case *v1beta1.TaskRun:
-			out := &v1.TaskRun{}
-			if r.convert(i, o.ConvertTo(ctx, out)) {
-				in.taskRuns = append(in.taskRuns, out)
-			}
-		case *v1beta1.Pipeline:
-			out := &v1.Pipeline{}
-			if r.convert(i, o.ConvertTo(ctx, out)) {
-				in.pipelines = append(in.pipelines, out)
-			}
-		case *v1beta1.Task:
-			out := &v1.Task{}
-			if r.convert(i, o.ConvertTo(ctx, out)) {
-				in.tasks = append(in.tasks, out)
-			}
-		default:
-			r.errorf(CheckInput, "", fmt.Sprintf("object %d", i), false,
-				"could not decide: unsupported object %T: want a PipelineRun, TaskRun, Pipeline, Task or StepAction", obj)
-		}
-	}
-	return in
-}
-
-func (r *run) convert(i int, err error) bool {
-	if err != nil {
-		r.errorf(CheckInput, "", fmt.Sprintf("object %d", i), false, "could not decide: converting to tekton.dev/v1 failed: %v", err)
-		return false
-	}
-	return true
-}
-
-// runSubject is "<kind>/<namespace>/<name>", or "<kind>/<name>" when the
-// object has no namespace.
-func runSubject(kind, ns, name string) string {
-	if ns == "" {
-		return kind + "/" + name
-	}
-	return kind + "/" + ns + "/" + name
-}
 
 // pipelineCtx is what the tasks of one pipeline share.
 type pipelineCtx struct {
-	base       string
-	ns         string
-	pr         *v1.PipelineRun // nil for a Pipeline verified alone
-	meta       metav1.ObjectMeta
+	base string
+	ns   string
+	pr   *v1.PipelineRun // nil for a Pipeline verified alone
+	// meta is the PipelineRun's metadata with the Pipeline's merged in, as
+	// Tekton passes it on to every TaskRun (the Pipeline's alone when it is
+	// verified alone).
+	meta runMeta
+	// legacy holds the legacy-bundle annotation of the pipeline's tasks:
+	// the PipelineRun's for an embedded pipelineSpec, the Pipeline's for a
+	// referenced one.
+	legacy     metav1.ObjectMeta
 	fromBundle bool
 }
 
-func (r *run) verifyPipelineRun(pr *v1.PipelineRun) {
+// verifyPipelineRun judges what a PipelineRun runs. For a live run that is
+// status.pipelineSpec, the copy Tekton recorded and runs whatever happens
+// to the Pipeline it came from; the pipelineRef is then only checked for
+// the bundle rules and the signature of the bundle Tekton read. For a run
+// given as a file it is the referenced or embedded pipeline.
+//
+// status.pipelineSpec has the run's parameters and context variables
+// substituted already. Applying the parameters again is what Tekton itself
+// does on every later reconcile (it re-reads status.pipelineSpec and calls
+// ApplyParameters before it creates the TaskRuns after the gate), so the
+// engine does the same and judges exactly what those TaskRuns receive.
+func (r *run) verifyPipelineRun(pr *v1.PipelineRun, live bool) {
 	base := runSubject("pipelinerun", pr.Namespace, pr.Name)
 	r.checkNamespace(base, pr.Namespace, "PipelineRun")
-	var spec *v1.PipelineSpec
-	fromBundle := false
-	// The legacy-bundle annotation of an embedded pipelineSpec's tasks is on
-	// the PipelineRun; of a referenced pipeline's tasks, on the Pipeline.
-	meta := pr.ObjectMeta
+	var recorded *v1.PipelineSpec
+	if live {
+		if pr.Status.PipelineSpec == nil {
+			r.errorf(CheckInput, "", base, true,
+				"could not decide: Tekton has not recorded status.pipelineSpec yet, so what the run will execute is not known")
+			return
+		}
+		recorded = pr.Status.PipelineSpec
+	}
+	spec := recorded
+	pc := pipelineCtx{base: base, ns: pr.Namespace, pr: pr, meta: metaOf(pr.ObjectMeta), legacy: pr.ObjectMeta}
 	switch {
 	case pr.Spec.PipelineSpec != nil:
-		spec = pr.Spec.PipelineSpec
+		if spec == nil {
+			spec = pr.Spec.PipelineSpec
+		}
 		if r.bundlesRequired() {
 			r.violation(CheckBundle, "", base, "spec.pipelineSpec is embedded, not read from a Tekton bundle: bundles.required wants spec.pipelineRef with resolver: bundles")
 		}
@@ -172,17 +62,28 @@ func (r *run) verifyPipelineRun(pr *v1.PipelineRun) {
 		pref.Params = withRunParams(pref.Params, pr.Spec.Params)
 		ref := pipelineRefRef(pref, pr.Namespace, base)
 		legacy := isLegacyBundle(pr.ObjectMeta, LegacyBundleKeyPipelineRef)
-		if !r.checkBundleRef(ref, "spec.pipelineRef", legacy, "", false) {
+		wellFormed := r.checkBundleRef(ref, "spec.pipelineRef", legacy, "", false)
+		pc.fromBundle = ref.Bundle != ""
+		if recorded != nil {
+			// The content is the recorded copy; the bundle it came from
+			// must still be signed (findings are reported by pinBundle).
+			if wellFormed && ref.Bundle != "" {
+				r.pinBundle(ref, "")
+			}
+			break
+		}
+		if !wellFormed {
 			return
 		}
 		res := r.resolve(ref, "", r.needPipelineContent())
 		if res == nil {
 			return
 		}
-		spec = &res.Object.(*v1.Pipeline).Spec
-		meta = res.Object.(*v1.Pipeline).ObjectMeta
-		fromBundle = ref.Bundle != ""
-	default:
+		p := res.Object.(*v1.Pipeline)
+		spec = &p.Spec
+		pc.meta = pc.meta.withPipeline(p.ObjectMeta)
+		pc.legacy = p.ObjectMeta
+	case recorded == nil:
 		r.finding(needSeverity(r.needPipelineContent()), CheckUnresolved, "", base, "PipelineRun has neither spec.pipelineRef nor spec.pipelineSpec: nothing to verify")
 		return
 	}
@@ -192,18 +93,18 @@ func (r *run) verifyPipelineRun(pr *v1.PipelineRun) {
 		r.errorf(CheckInput, "", base, false, "could not decide: applying the PipelineRun's parameters to the pipeline failed: %v", err)
 		return
 	}
-	r.verifyPipelineSpec(pipelineCtx{base: base, ns: pr.Namespace, pr: pr, meta: meta, fromBundle: fromBundle}, applied)
+	r.verifyPipelineSpec(pc, applied)
 }
 
 func (r *run) verifyPipeline(p *v1.Pipeline) {
-	base := runSubject("pipeline", "", p.Name)
+	base := runSubject("pipeline", p.Namespace, p.Name)
 	r.summary.Pipelines++
 	applied, err := applyPipelineParams(&p.Spec, nil)
 	if err != nil {
 		r.errorf(CheckInput, "", base, false, "could not decide: applying the pipeline's parameter defaults failed: %v", err)
 		return
 	}
-	r.verifyPipelineSpec(pipelineCtx{base: base, ns: p.Namespace, meta: p.ObjectMeta}, applied)
+	r.verifyPipelineSpec(pipelineCtx{base: base, ns: p.Namespace, meta: metaOf(p.ObjectMeta), legacy: p.ObjectMeta}, applied)
 }
 
 func (r *run) verifyPipelineSpec(pc pipelineCtx, spec *v1.PipelineSpec) {
@@ -219,15 +120,15 @@ func (r *run) verifyPipelineSpec(pc pipelineCtx, spec *v1.PipelineSpec) {
 		}
 	}
 	r.prepareBundles(bundles)
-	for _, pt := range all {
+	for i, pt := range all {
 		if r.ctx.Err() != nil {
 			return
 		}
-		r.verifyPipelineTask(pc, pt)
+		r.verifyPipelineTask(pc, pt, i >= len(spec.Tasks))
 	}
 }
 
-func (r *run) verifyPipelineTask(pc pipelineCtx, pt v1.PipelineTask) {
+func (r *run) verifyPipelineTask(pc pipelineCtx, pt v1.PipelineTask, finally bool) {
 	subject := pc.base + " task=" + pt.Name
 	r.summary.Tasks++
 	gate := r.isGateTask(pt)
@@ -236,17 +137,25 @@ func (r *run) verifyPipelineTask(pc pipelineCtx, pt v1.PipelineTask) {
 			"pipeline task runs a pipeline (pipelines in pipelines), which this version cannot verify%s", neededSuffix(r.needPipelineContent()))
 		return
 	}
+	var trsMeta *v1.PipelineTaskMetadata
+	var tpl *pod.Template
+	prName := ""
+	if pc.pr != nil {
+		trs := pc.pr.GetTaskRunSpec(pt.Name)
+		trsMeta, tpl, prName = trs.Metadata, trs.PodTemplate, pc.pr.Name
+	}
+	meta := pipelineTaskRun(pc.meta, prName, trsMeta, pt, finally)
 	var spec *v1.TaskSpec
 	switch {
 	case pt.TaskRef != nil:
 		if pt.TaskRef.IsCustomTask() || !isTektonTaskKind(string(pt.TaskRef.Kind)) {
 			if !gate {
-				r.warning(CheckUnresolved, pt.Name, subject, "custom task (apiVersion %q, kind %q) has no steps to inspect", pt.TaskRef.APIVersion, pt.TaskRef.Kind)
+				r.customTask(pt.Name, subject, pt.TaskRef.APIVersion, string(pt.TaskRef.Kind))
 			}
 			return
 		}
 		ref := taskRefRef(pt.TaskRef, pc.ns, pt.Name, subject)
-		legacy := isLegacyBundle(pc.meta, LegacyBundleKeyPipelineTask(pt.Name))
+		legacy := isLegacyBundle(pc.legacy, LegacyBundleKeyPipelineTask(pt.Name))
 		if !r.checkBundleRef(ref, "taskRef", legacy, pt.Name, gate) {
 			return
 		}
@@ -254,11 +163,13 @@ func (r *run) verifyPipelineTask(pc pipelineCtx, pt v1.PipelineTask) {
 		if res == nil {
 			return
 		}
-		spec = &res.Object.(*v1.Task).Spec
+		t := res.Object.(*v1.Task)
+		spec = &t.Spec
+		meta = meta.withTask(t.ObjectMeta)
 	case pt.TaskSpec != nil:
 		if pt.TaskSpec.IsCustomTask() {
 			if !gate {
-				r.warning(CheckUnresolved, pt.Name, subject, "custom task (apiVersion %q, kind %q) has no steps to inspect", pt.TaskSpec.APIVersion, pt.TaskSpec.Kind)
+				r.customTask(pt.Name, subject, pt.TaskSpec.APIVersion, pt.TaskSpec.Kind)
 			}
 			return
 		}
@@ -270,17 +181,15 @@ func (r *run) verifyPipelineTask(pc pipelineCtx, pt v1.PipelineTask) {
 		r.finding(needSeverity(r.needTaskContent()), CheckUnresolved, pt.Name, subject, "pipeline task has neither taskRef nor taskSpec: nothing to verify")
 		return
 	}
-	u := &taskUnit{base: subject, task: pt.Name, ns: pc.ns, pipelineTask: pt.Name, spec: spec, params: pt.Params, matrix: pt.Matrix}
-	if pc.pr != nil {
-		u.podTemplate = pc.pr.GetTaskRunSpec(pt.Name).PodTemplate
-	}
-	r.verifyTaskUnit(u)
+	r.verifyTaskUnit(&taskUnit{base: subject, task: pt.Name, ns: pc.ns, pipelineTask: pt.Name, spec: spec,
+		params: pt.Params, matrix: pt.Matrix, podTemplate: tpl, meta: meta})
 }
 
 func (r *run) verifyTaskRun(tr *v1.TaskRun) {
 	base := runSubject("taskrun", tr.Namespace, tr.Name)
 	r.checkNamespace(base, tr.Namespace, "TaskRun")
 	r.summary.Tasks++
+	meta := metaOf(tr.ObjectMeta)
 	var spec *v1.TaskSpec
 	switch {
 	case tr.Spec.TaskSpec != nil:
@@ -290,7 +199,7 @@ func (r *run) verifyTaskRun(tr *v1.TaskRun) {
 		}
 	case tr.Spec.TaskRef != nil:
 		if tr.Spec.TaskRef.IsCustomTask() || !isTektonTaskKind(string(tr.Spec.TaskRef.Kind)) {
-			r.warning(CheckUnresolved, tr.Name, base, "custom task (apiVersion %q, kind %q) has no steps to inspect", tr.Spec.TaskRef.APIVersion, tr.Spec.TaskRef.Kind)
+			r.customTask(tr.Name, base, tr.Spec.TaskRef.APIVersion, string(tr.Spec.TaskRef.Kind))
 			return
 		}
 		tref := tr.Spec.TaskRef.DeepCopy()
@@ -304,18 +213,23 @@ func (r *run) verifyTaskRun(tr *v1.TaskRun) {
 		if res == nil {
 			return
 		}
-		spec = &res.Object.(*v1.Task).Spec
+		t := res.Object.(*v1.Task)
+		spec = &t.Spec
+		meta = meta.withTask(t.ObjectMeta)
 	default:
 		r.finding(needSeverity(r.needTaskContent()), CheckUnresolved, tr.Name, base, "TaskRun has neither spec.taskRef nor spec.taskSpec: nothing to verify")
 		return
 	}
-	r.verifyTaskUnit(&taskUnit{base: base, task: tr.Name, ns: tr.Namespace, spec: spec, params: tr.Spec.Params, podTemplate: tr.Spec.PodTemplate})
+	r.verifyTaskUnit(&taskUnit{base: base, task: tr.Name, ns: tr.Namespace, spec: spec, params: tr.Spec.Params,
+		podTemplate: tr.Spec.PodTemplate, meta: meta})
 }
 
+// verifyTask checks a Task no verified run or pipeline used, as a TaskRun
+// without metadata of its own would run it.
 func (r *run) verifyTask(t *v1.Task) {
-	base := runSubject("task", "", t.Name)
+	base := runSubject("task", t.Namespace, t.Name)
 	r.summary.Tasks++
-	r.verifyTaskUnit(&taskUnit{base: base, task: t.Name, ns: t.Namespace, spec: &t.Spec})
+	r.verifyTaskUnit(&taskUnit{base: base, task: t.Name, ns: t.Namespace, spec: &t.Spec, meta: runMeta{}.withTask(t.ObjectMeta)})
 }
 
 // isTektonTaskKind: a taskRef kind that names a Tekton Task (ClusterTask
@@ -344,4 +258,6 @@ type taskUnit struct {
 	params       v1.Params
 	matrix       *v1.Matrix
 	podTemplate  *pod.Template
+	// meta is the TaskRun's metadata, which Tekton copies onto the Pod.
+	meta runMeta
 }

@@ -126,6 +126,9 @@ func (r *run) resolve(ref Ref, task string, needed bool) *Resolved {
 		r.reportResolveError(ref, task, needed, res.err)
 		return nil
 	}
+	if ref.Resolver == "" && ref.Bundle == "" {
+		r.markUsed(ref.Kind, res.res.Object)
+	}
 	return res.res
 }
 

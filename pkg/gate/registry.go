@@ -148,6 +148,7 @@ func (r *run) verifyImages() {
 		if results[i].Verified && !results[i].Excluded {
 			r.verifiedSet[d] = true
 		}
+		r.notes.addImage(d, task, img, results[i])
 	}
 }
 

@@ -87,4 +87,10 @@ type Report struct {
 	// VerifiedImages lists, as repo@sha256:…, every image whose signature
 	// (and attestations) verified in this run, sorted.
 	VerifiedImages []string `json:"verifiedImages,omitempty"`
+	// Notes change no verdict: findings dropped by trusted VEX, VEX present
+	// but not trusted, verification summaries accepted or written (notes.go).
+	Notes []Note `json:"notes,omitempty"`
+	// Evidence lists, per verified digest, the signed attestations and
+	// documents the verdict relied on (for verification summaries).
+	Evidence map[string][]Evidence `json:"-"`
 }

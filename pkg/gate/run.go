@@ -29,9 +29,14 @@ type run struct {
 	// images maps each distinct image reference to the tasks using it.
 	images map[string]map[string]bool
 
+	// used holds the given objects a reference by name resolved to
+	// (usedKey), so the rest are verified on their own.
+	used map[string]bool
+
 	summary     Summary
 	bundleRefs  map[string]bool
 	verifiedSet map[string]bool
+	notes       noteSet
 }
 
 func newRun(ctx context.Context, e *Engine, policy *v1alpha1.SecurityGateSpec) *run {
@@ -45,6 +50,7 @@ func newRun(ctx context.Context, e *Engine, policy *v1alpha1.SecurityGateSpec) *
 		images:        map[string]map[string]bool{},
 		bundleRefs:    map[string]bool{},
 		verifiedSet:   map[string]bool{},
+		used:          map[string]bool{},
 	}
 }
 

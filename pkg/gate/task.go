@@ -5,6 +5,8 @@ import (
 
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
+	"github.com/tektoncd/pipeline/pkg/names"
+	tknpod "github.com/tektoncd/pipeline/pkg/pod"
 	tresources "github.com/tektoncd/pipeline/pkg/reconciler/taskrun/resources"
 )
 
@@ -18,17 +20,40 @@ func stepName(i int, name string) string {
 
 // container is a step or a sidecar after every merge, ready to check.
 type container struct {
-	kind    string // "step" or "sidecar"
-	name    string
+	kind string // "step" or "sidecar"
+	name string
+	// podName is the name of its container in the Pod: Tekton's
+	// "step-<name>" or "sidecar-<name>", which pod annotations address.
+	podName string
 	subject string
 	step    *v1.Step
 	sidecar *v1.Sidecar
 }
 
+// stepContainerName is the Pod container name Tekton gives step i.
+func stepContainerName(i int, name string) string {
+	return names.SimpleNameGenerator.RestrictLength(tknpod.StepName(name, i))
+}
+
+// sidecarContainerName is the Pod container name Tekton gives a sidecar.
+func sidecarContainerName(name string) string {
+	return names.SimpleNameGenerator.RestrictLength(sidecarPrefix + name)
+}
+
+// sidecarPrefix is what Tekton's pod builder puts before a sidecar's name
+// (pkg/pod exports the step form, StepName, but not this one).
+const sidecarPrefix = "sidecar-"
+
 // verifyTaskUnit runs the step checks on one task execution, once per
 // matrix combination (identical findings are merged in the report).
 func (r *run) verifyTaskUnit(u *taskUnit) {
-	for ci, combo := range matrixCombinations(u.matrix) {
+	combos, err := matrixCombinations(u.matrix)
+	if err != nil {
+		r.summary.Steps += len(u.spec.Steps)
+		r.errorf(CheckInput, u.task, u.base, false, "could not decide: %v", err)
+		return
+	}
+	for ci, combo := range combos {
 		params := append(append(v1.Params{}, u.params...), combo...)
 		ts, containers, ok := r.expandTask(u, params)
 		if ci == 0 {
@@ -97,11 +122,13 @@ func (r *run) expandTask(u *taskUnit, params v1.Params) (*v1.TaskSpec, []contain
 			continue
 		}
 		name := stepName(i, steps[i].Name)
-		out = append(out, container{kind: "step", name: name, subject: u.base + " step=" + name, step: &steps[i]})
+		out = append(out, container{kind: "step", name: name, podName: stepContainerName(i, steps[i].Name),
+			subject: u.base + " step=" + name, step: &steps[i]})
 	}
 	for i := range final.Sidecars {
 		name := stepName(i, final.Sidecars[i].Name)
-		out = append(out, container{kind: "sidecar", name: name, subject: u.base + " sidecar=" + name, sidecar: &final.Sidecars[i]})
+		out = append(out, container{kind: "sidecar", name: name, podName: sidecarContainerName(final.Sidecars[i].Name),
+			subject: u.base + " sidecar=" + name, sidecar: &final.Sidecars[i]})
 	}
 	return final, out, true
 }

@@ -73,6 +73,37 @@ spec:
     taskSpec: {params: [{name: os}], steps: [{name: s, image: "r.example/build-$(params.os):1"}]}
 `,
 		verdict: gate.VerdictFail, wants: []want{v(gate.CheckImageReference, "pipeline/p task=m step=s", "a result of another task")},
+	}, {
+		// The include's fixed image runs whether or not its os matches a
+		// value of the result: it is judged, never dropped.
+		name: "matrix include beside a result-fed param is judged", policy: digestPolicy(v1alpha1.LevelPrivileged),
+		in: `apiVersion: tekton.dev/v1
+kind: Pipeline
+metadata: {name: p}
+spec:
+  tasks:
+  - {name: a, taskSpec: {results: [{name: r, type: array}], steps: [{name: s, image: "` + pinned + `"}]}}
+  - name: m
+    matrix:
+      params: [{name: os, value: "$(tasks.a.results.r[*])"}]
+      include: [{name: extra, params: [{name: os, value: linux}, {name: image, value: "r.example/unsigned:latest"}]}]
+    taskSpec:
+      params: [{name: os}, {name: image, default: "` + pinned + `"}]
+      steps: [{name: s, image: "$(params.image)"}]
+`,
+		verdict: gate.VerdictFail, wants: []want{v(gate.CheckImageDigest, "pipeline/p task=m step=s", `"r.example/unsigned:latest" is not pinned by digest`)},
+	}, {
+		name: "a matrix larger than Tekton's default limit is undecided", policy: digestPolicy(v1alpha1.LevelPrivileged),
+		in: `apiVersion: tekton.dev/v1
+kind: Pipeline
+metadata: {name: p}
+spec:
+  tasks:
+  - name: m
+    matrix: {params: [{name: a, value: [a0,a1,a2,a3,a4,a5,a6,a7,a8,a9,aa,ab,ac,ad,ae,af,ag]}, {name: b, value: [b0,b1,b2,b3,b4,b5,b6,b7,b8,b9,ba,bb,bc,bd,be,bf,bg]}]}
+    taskSpec: {params: [{name: a}, {name: b}], steps: [{name: s, image: "` + pinned + `"}]}
+`,
+		verdict: gate.VerdictError, wants: []want{e(gate.CheckInput, "pipeline/p task=m", "the matrix has 289 parameter combinations, more than 256")},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

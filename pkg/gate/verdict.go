@@ -44,23 +44,54 @@ func (r *run) report() *Report {
 		rep.VerifiedImages = append(rep.VerifiedImages, d)
 	}
 	sort.Strings(rep.VerifiedImages)
-	rep.Verdict = verdictOf(rep)
+	r.notes.fill(rep)
+	rep.Verdict = verdictRule(len(rep.Violations), len(rep.Errors), len(rep.Warnings))
 	return rep
 }
 
-// verdictOf: a violation in Enforce mode fails even when something else
-// could not be decided (the run is rejected either way, and the violation
-// is the more useful answer); otherwise anything undecided is an error.
-func verdictOf(rep *Report) Verdict {
+// verdictRule is the one verdict rule:
+//
+//   - any violation: VerdictFail, even when something else could not be
+//     decided. The run is rejected either way, and the violation is the
+//     answer a person can act on; the undecided findings stay listed in
+//     Errors. (In Warn mode the engine has already moved violations to
+//     Warnings, so this is the Enforce rule.)
+//   - otherwise anything undecided: VerdictError;
+//   - otherwise warnings: VerdictWarn; nothing at all: VerdictPass.
+func verdictRule(violations, errors, warnings int) Verdict {
 	switch {
-	case len(rep.Violations) > 0:
+	case violations > 0:
 		return VerdictFail
-	case len(rep.Errors) > 0:
+	case errors > 0:
 		return VerdictError
-	case len(rep.Warnings) > 0:
+	case warnings > 0:
 		return VerdictWarn
 	default:
 		return VerdictPass
+	}
+}
+
+// Decide returns the verdict of a report by the engine's one rule (see
+// verdictRule). The engine records it in Report.Verdict; every consumer (the
+// CLI's exit code and renderers, the controller's reason and results) maps
+// Decide's answer and has no rule of its own.
+//
+// It fails closed on reports the engine did not make: a nil report, one
+// whose recorded verdict is empty or unknown, and one recording VerdictFail
+// or VerdictError that its lists do not bear out, are VerdictError. A
+// violation always fails, whatever verdict a report records.
+func Decide(r *Report) Verdict {
+	if r == nil {
+		return VerdictError
+	}
+	d := verdictRule(len(r.Violations), len(r.Errors), len(r.Warnings))
+	switch {
+	case d == VerdictFail || d == VerdictError:
+		return d
+	case r.Verdict == VerdictPass || r.Verdict == VerdictWarn:
+		return d
+	default:
+		return VerdictError
 	}
 }
 

@@ -84,3 +84,35 @@ spec: {steps: [{name: s, image: "x:1"}, {name: t, image: "y:1"}]}
 		t.Fatalf("expected many violations to make ordering meaningful, got %d", len(a.Violations))
 	}
 }
+
+// TestDecide is the verdict rule every consumer maps: a violation fails
+// even beside something undecided; otherwise anything undecided is an
+// error; a report that contradicts itself is an error.
+func TestDecide(t *testing.T) {
+	viol := []gate.Finding{{Check: gate.CheckImageDigest}}
+	undecided := []gate.Finding{{Check: gate.CheckRegistry, Transient: true}}
+	warn := []gate.Finding{{Check: gate.CheckGateOrder}}
+	for _, tc := range []struct {
+		name string
+		r    *gate.Report
+		want gate.Verdict
+	}{
+		{"nil", nil, gate.VerdictError},
+		{"violation and undecided", &gate.Report{Verdict: gate.VerdictFail, Violations: viol, Errors: undecided}, gate.VerdictFail},
+		{"violation and undecided, recorded as error", &gate.Report{Verdict: gate.VerdictError, Violations: viol, Errors: undecided}, gate.VerdictFail},
+		{"undecided and warnings", &gate.Report{Verdict: gate.VerdictError, Errors: undecided, Warnings: warn}, gate.VerdictError},
+		{"warnings", &gate.Report{Verdict: gate.VerdictWarn, Warnings: warn}, gate.VerdictWarn},
+		{"nothing", &gate.Report{Verdict: gate.VerdictPass}, gate.VerdictPass},
+		{"pass recorded beside a violation", &gate.Report{Verdict: gate.VerdictPass, Violations: viol}, gate.VerdictFail},
+		{"fail recorded without a violation", &gate.Report{Verdict: gate.VerdictFail, Warnings: warn}, gate.VerdictError},
+		{"error recorded without an error", &gate.Report{Verdict: gate.VerdictError}, gate.VerdictError},
+		{"no verdict recorded", &gate.Report{}, gate.VerdictError},
+		{"unknown verdict", &gate.Report{Verdict: "ok"}, gate.VerdictError},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := gate.Decide(tc.r); got != tc.want {
+				t.Errorf("Decide = %s, want %s", got, tc.want)
+			}
+		})
+	}
+}

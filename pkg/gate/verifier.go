@@ -38,4 +38,9 @@ type ImageResult struct {
 	Verified bool
 	// Excluded is true when images.exclude matched and nothing was checked.
 	Excluded bool
+	// Notes are information that changes no verdict (notes.go).
+	Notes []Note
+	// Evidence lists the signed attestations and documents a Verified
+	// result relied on.
+	Evidence []Evidence
 }

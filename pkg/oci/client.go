@@ -21,12 +21,16 @@ type Options struct {
 	Keychain authn.Keychain
 	// Transport is the base HTTP transport (default SharedTransport()).
 	Transport http.RoundTripper
-	// Timeout bounds every single request, body included (default 20s).
+	// Timeout is the budget of one request: every attempt, the waits
+	// between them and the body read together (default 20s), never past the
+	// caller's context deadline.
 	Timeout time.Duration
 	// Retries is how many times a transient failure of an idempotent request
-	// is retried (default 3; negative: none).
+	// is retried within its Timeout (default 3; negative: none). A request
+	// that used up its budget is not retried.
 	Retries int
-	// Backoff is the first retry delay, doubled on each retry (default 200ms).
+	// Backoff is the first retry delay, doubled on each retry (default 200ms);
+	// a wait the remaining budget cannot hold ends the retries.
 	Backoff time.Duration
 	// Limits caps response sizes.
 	Limits Limits

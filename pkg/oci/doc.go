@@ -7,11 +7,14 @@
 //     go-containerregistry Puller per Client, handed to every call with
 //     remote.Reuse, so each registry is pinged (`/v2/`) and each repository
 //     token is exchanged once, not once per call;
-//   - a timeout on every request, covering the body read, so a stalled
-//     registry turns into an error instead of a hung gate;
+//   - one budget per request (Options.Timeout, never past the caller's
+//     context deadline) covering every attempt, the backoff between them and
+//     the body read, so a stalled registry turns into an error after one
+//     timeout instead of a hung gate, and retries never multiply it;
 //   - bounded retries with exponential backoff on transient failures (5xx,
-//     408/429, timeouts, connection resets) for idempotent requests, then a
-//     typed *TransientError;
+//     408/429, connection resets) for idempotent requests, only while the
+//     budget can hold the wait, then a typed *TransientError saying how many
+//     attempts were made;
 //   - size caps on every response (manifests 4 MiB, blobs 32 MiB by default),
 //     so a registry cannot make the gate allocate without bound.
 //

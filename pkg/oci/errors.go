@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"syscall"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
@@ -28,10 +29,10 @@ type TransientError struct {
 
 func (e *TransientError) Error() string {
 	if e.Status != 0 {
-		return fmt.Sprintf("registry answered %d %s to %s %s after %d attempts",
-			e.Status, http.StatusText(e.Status), e.Method, e.URL, e.Attempts)
+		return fmt.Sprintf("registry answered %d %s to %s %s after %s",
+			e.Status, http.StatusText(e.Status), e.Method, e.URL, attempts(e.Attempts))
 	}
-	return fmt.Sprintf("registry request %s %s failed after %d attempts: %v", e.Method, e.URL, e.Attempts, e.Err)
+	return fmt.Sprintf("registry request %s %s failed after %s: %v", e.Method, e.URL, attempts(e.Attempts), e.Err)
 }
 
 func (e *TransientError) Unwrap() error { return e.Err }
@@ -56,11 +57,23 @@ func (e *TooLargeError) Error() string {
 	return fmt.Sprintf("%s larger than the %s read limit (%s)", e.Kind, humanBytes(e.Limit), e.URL)
 }
 
-// timeoutError marks a request that hit the per-request timeout (as opposed
-// to the caller's context being cancelled).
-type timeoutError struct{ err error }
+func attempts(n int) string {
+	if n == 1 {
+		return "1 attempt"
+	}
+	return fmt.Sprintf("%d attempts", n)
+}
 
-func (e *timeoutError) Error() string   { return "registry request timed out: " + e.err.Error() }
+// timeoutError marks a request that used up its budget (as opposed to the
+// caller's context ending).
+type timeoutError struct {
+	err    error
+	budget time.Duration
+}
+
+func (e *timeoutError) Error() string {
+	return fmt.Sprintf("registry request timed out (budget %s for all attempts): %v", e.budget, e.err)
+}
 func (e *timeoutError) Unwrap() error   { return e.err }
 func (e *timeoutError) Timeout() bool   { return true }
 func (e *timeoutError) Temporary() bool { return true }

@@ -2,7 +2,6 @@ package oci
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -58,9 +57,9 @@ var sharedTransport = sync.OnceValue(func() http.RoundTripper {
 // told otherwise, so connections are pooled across clients and runs.
 func SharedTransport() http.RoundTripper { return sharedTransport() }
 
-// guardTransport applies the per-request timeout, the size caps and the
-// bounded retries. It sits below go-containerregistry's auth transport, so
-// token requests and the `/v2/` ping are guarded too.
+// guardTransport applies the request budget, the size caps and the bounded
+// retries. It sits below go-containerregistry's auth transport, so token
+// requests and the `/v2/` ping are guarded too.
 type guardTransport struct {
 	inner   http.RoundTripper
 	timeout time.Duration
@@ -69,30 +68,30 @@ type guardTransport struct {
 	limits  Limits
 }
 
+// RoundTrip sends req, retrying transient failures of idempotent requests.
+// Every attempt of one request, and the reading of its body, share one
+// budget (timeout, never past the caller's deadline): retries never multiply
+// the timeout, so a registry that stalls costs one timeout and is not asked
+// again, and a retry whose backoff the budget cannot hold is not started.
 func (t *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	attempts := 1
 	// Only idempotent requests without a body are replayed.
 	if (req.Method == http.MethodGet || req.Method == http.MethodHead) && req.Body == nil {
 		attempts += t.retries
 	}
-	ctx := req.Context()
+	parent := req.Context()
+	ctx, cancel := context.WithTimeout(parent, t.timeout)
 	var lastErr error
-	lastStatus := 0
-	for i := 0; i < attempts; i++ {
-		if i > 0 {
-			delay := t.backoff << (i - 1)
-			timer := time.NewTimer(delay)
-			select {
-			case <-ctx.Done():
-				timer.Stop()
-				return nil, ctx.Err()
-			case <-timer.C:
-			}
-		}
-		resp, err := t.once(req)
+	lastStatus, sent := 0, 0
+retry:
+	for {
+		sent++
+		resp, err := t.once(ctx, req)
 		switch {
 		case err != nil:
-			if ctx.Err() != nil || !transientNetError(err) {
+			if parent.Err() != nil || !transientNetError(err) {
+				// The caller gave up, or the failure will not go away.
+				cancel()
 				return nil, err
 			}
 			lastErr, lastStatus = err, 0
@@ -102,33 +101,49 @@ func (t *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
 			_ = resp.Body.Close()
 		default:
+			kind, limit := t.limitFor(req)
+			if resp.ContentLength > limit {
+				_ = resp.Body.Close()
+				cancel()
+				return nil, &TooLargeError{URL: redact(req), Kind: kind, Limit: limit}
+			}
+			resp.Body = &guardedBody{
+				rc: resp.Body, ctx: ctx, parent: parent, cancel: cancel, remaining: limit, budget: t.timeout,
+				tooLarge: &TooLargeError{URL: redact(req), Kind: kind, Limit: limit},
+			}
 			return resp, nil
 		}
-	}
-	return nil, &TransientError{Method: req.Method, URL: redact(req), Attempts: attempts, Status: lastStatus, Err: lastErr}
-}
-
-// once sends one request with its own deadline; the deadline also covers
-// reading the body, and is released when the body is closed.
-func (t *guardTransport) once(req *http.Request) (*http.Response, error) {
-	ctx, cancel := context.WithTimeout(req.Context(), t.timeout)
-	resp, err := t.inner.RoundTrip(req.Clone(ctx))
-	if err != nil {
-		cancel()
-		if errors.Is(err, context.DeadlineExceeded) && req.Context().Err() == nil {
-			return nil, &timeoutError{err: err}
+		if sent >= attempts || ctx.Err() != nil {
+			break
 		}
+		delay := t.backoff << (sent - 1)
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= delay {
+			break // the budget cannot hold the wait, let alone another attempt
+		}
+		timer := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			break retry
+		case <-timer.C:
+		}
+	}
+	cancel()
+	if err := parent.Err(); err != nil {
 		return nil, err
 	}
-	kind, limit := t.limitFor(req)
-	if resp.ContentLength > limit {
-		_ = resp.Body.Close()
-		cancel()
-		return nil, &TooLargeError{URL: redact(req), Kind: kind, Limit: limit}
-	}
-	resp.Body = &guardedBody{
-		rc: resp.Body, ctx: ctx, parent: req.Context(), cancel: cancel, remaining: limit,
-		tooLarge: &TooLargeError{URL: redact(req), Kind: kind, Limit: limit},
+	return nil, &TransientError{Method: req.Method, URL: redact(req), Attempts: sent, Status: lastStatus, Err: lastErr}
+}
+
+// once sends one attempt under the request's budget. The budget running out
+// (rather than the caller's context ending) is a timeoutError.
+func (t *guardTransport) once(ctx context.Context, req *http.Request) (*http.Response, error) {
+	resp, err := t.inner.RoundTrip(req.Clone(ctx))
+	if err != nil {
+		if ctx.Err() != nil && req.Context().Err() == nil {
+			return nil, &timeoutError{err: err, budget: t.timeout}
+		}
+		return nil, err
 	}
 	return resp, nil
 }
@@ -157,14 +172,15 @@ func redact(req *http.Request) string {
 	return u.String()
 }
 
-// guardedBody enforces the size cap while reading and turns the per-request
-// deadline firing mid-body into a timeout error.
+// guardedBody enforces the size cap while reading and turns the request's
+// budget running out mid-body into a timeout error.
 type guardedBody struct {
 	rc        io.ReadCloser
 	ctx       context.Context
 	parent    context.Context
 	cancel    context.CancelFunc
 	remaining int64
+	budget    time.Duration
 	tooLarge  *TooLargeError
 }
 
@@ -191,7 +207,7 @@ func (b *guardedBody) wrap(err error) error {
 		return err
 	}
 	if b.ctx.Err() == context.DeadlineExceeded && b.parent.Err() == nil {
-		return &timeoutError{err: err}
+		return &timeoutError{err: err, budget: b.budget}
 	}
 	return err
 }

@@ -65,17 +65,14 @@ func Write(w io.Writer, f Format, r *gate.Report, opts Options) error {
 	}
 }
 
-// Verdict is the verdict every renderer shows for r: r's own verdict, made
-// stricter when the findings contradict it, and VerdictError for a nil
-// report or an unknown verdict. The CLI derives its exit code from it, so the
-// exit code and the printed verdict always agree.
-func Verdict(r *gate.Report) gate.Verdict { return normalize(r).Verdict }
+// Verdict is the verdict every renderer shows for r: gate.Decide's, the
+// engine's one verdict rule (VerdictError for a nil report or one that
+// contradicts itself). The CLI derives its exit code from it, so the exit
+// code and the printed verdict always agree.
+func Verdict(r *gate.Report) gate.Verdict { return gate.Decide(r) }
 
 // normalize returns a copy of r that renderers can rely on: never nil, lists
-// never nil, and a verdict that agrees with the lists in the fail-closed
-// direction. A report that claims to pass while carrying errors (or
-// violations) is rendered with the stronger verdict, because the findings are
-// facts and a verdict that contradicts them is a bug upstream.
+// never nil, counts that match the lists, and the verdict gate.Decide gives.
 func normalize(r *gate.Report) gate.Report {
 	if r == nil {
 		return gate.Report{
@@ -100,22 +97,7 @@ func normalize(r *gate.Report) gate.Report {
 	// The lists are the facts; the counts follow them.
 	out.Summary.Violations = len(out.Violations)
 	out.Summary.Warnings = len(out.Warnings)
-	switch {
-	case len(out.Errors) > 0:
-		out.Verdict = gate.VerdictError
-	case out.Verdict == gate.VerdictPass || out.Verdict == gate.VerdictWarn:
-		if len(out.Violations) > 0 {
-			// Violations listed but the verdict says pass: only Warn mode
-			// may do that, and Warn mode moves them to warnings.
-			out.Verdict = gate.VerdictFail
-		} else if out.Verdict == gate.VerdictPass && len(out.Warnings) > 0 {
-			out.Verdict = gate.VerdictWarn
-		}
-	case out.Verdict == gate.VerdictFail:
-	default:
-		// Unknown or empty verdict: could not decide.
-		out.Verdict = gate.VerdictError
-	}
+	out.Verdict = gate.Decide(r)
 	return out
 }
 

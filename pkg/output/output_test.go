@@ -68,6 +68,16 @@ func reports() map[string]*gate.Report {
 				{Check: gate.CheckRegistry, Subject: "registry.example.com/app:1.0", Task: "deploy",
 					Message: `signature lookup timed out after 30s`},
 			},
+			Summary: gate.Summary{Pipelines: 1, Tasks: 2, Steps: 2, Images: 2},
+		},
+		// A violation next to something undecided: the verdict is fail, and
+		// the undecided findings are still listed.
+		"fail-undecided": {
+			Verdict: gate.VerdictFail,
+			Errors: []gate.Finding{
+				{Check: gate.CheckRegistry, Subject: "registry.example.com/app:1.0", Task: "deploy", Transient: true,
+					Message: `resolving the digest: GET https://registry.example.com/v2/app/manifests/1.0: 503 Service Unavailable (after 3 attempts)`},
+			},
 			Violations: []gate.Finding{
 				{Check: gate.CheckImageSignature, Subject: "registry.example.com/tools/kubectl@sha256:2222222222222222222222222222222222222222222222222222222222222222", Task: "deploy",
 					Message: `no signature verifies against images.authorities [release]`},
@@ -172,7 +182,8 @@ func TestFailClosed(t *testing.T) {
 		{"empty verdict", &gate.Report{}, gate.VerdictError},
 		{"unknown verdict", &gate.Report{Verdict: "ok"}, gate.VerdictError},
 		{"pass with errors", &gate.Report{Verdict: gate.VerdictPass, Errors: []gate.Finding{{Check: gate.CheckRegistry, Message: "timeout"}}}, gate.VerdictError},
-		{"fail with errors", &gate.Report{Verdict: gate.VerdictFail, Violations: []gate.Finding{{Check: "x"}}, Errors: []gate.Finding{{Check: gate.CheckRegistry, Message: "timeout"}}}, gate.VerdictError},
+		{"fail without violations", &gate.Report{Verdict: gate.VerdictFail, Warnings: []gate.Finding{{Check: gate.CheckGateOrder}}}, gate.VerdictError},
+		{"error without errors", &gate.Report{Verdict: gate.VerdictError, Warnings: []gate.Finding{{Check: gate.CheckGateOrder}}}, gate.VerdictError},
 		{"pass with violations", &gate.Report{Verdict: gate.VerdictPass, Violations: []gate.Finding{{Check: gate.CheckNamespace}}}, gate.VerdictFail},
 		{"pass with warnings", &gate.Report{Verdict: gate.VerdictPass, Warnings: []gate.Finding{{Check: gate.CheckGateOrder}}}, gate.VerdictWarn},
 		{"warn", &gate.Report{Verdict: gate.VerdictWarn, Warnings: []gate.Finding{{Check: gate.CheckGateOrder}}}, gate.VerdictWarn},
@@ -473,5 +484,61 @@ func TestSARIFPhysicalLocations(t *testing.T) {
 		if err := validateSARIF(compileSARIFSchema(t, path), buf.Bytes()); err != nil {
 			t.Errorf("SARIF with physical locations does not validate against %s: %v", path, err)
 		}
+	}
+}
+
+// TestOneVerdictEveryFormat: each format shows gate.Decide's verdict, and a
+// violation next to an undecided finding is a fail in every one of them,
+// with the undecided finding still listed.
+func TestOneVerdictEveryFormat(t *testing.T) {
+	for name, r := range reports() {
+		want := gate.Decide(r)
+		t.Run(name, func(t *testing.T) {
+			if got := Verdict(r); got != want {
+				t.Errorf("Verdict = %s, want %s", got, want)
+			}
+			var js struct {
+				Verdict gate.Verdict   `json:"verdict"`
+				Errors  []gate.Finding `json:"errors"`
+			}
+			if err := json.Unmarshal(render(t, FormatJSON, r, false), &js); err != nil {
+				t.Fatal(err)
+			}
+			if js.Verdict != want || len(js.Errors) != len(r.Errors) {
+				t.Errorf("json: verdict %s with %d errors, want %s with %d", js.Verdict, len(js.Errors), want, len(r.Errors))
+			}
+			var doc junitSuites
+			if err := xml.Unmarshal(render(t, FormatJUnit, r, false), &doc); err != nil {
+				t.Fatal(err)
+			}
+			vc := doc.Suites[0].Cases[0]
+			junitVerdict := gate.VerdictPass
+			switch {
+			case vc.Failure != nil:
+				junitVerdict = gate.VerdictFail
+			case vc.Error != nil:
+				junitVerdict = gate.VerdictError
+			}
+			if (want == gate.VerdictFail || want == gate.VerdictError) && junitVerdict != want {
+				t.Errorf("junit verdict testcase says %s, want %s", junitVerdict, want)
+			}
+			var sarif map[string]any
+			if err := json.Unmarshal(render(t, FormatSARIF, r, false), &sarif); err != nil {
+				t.Fatal(err)
+			}
+			if got := run(sarif)["properties"].(map[string]any)["verdict"]; got != string(want) {
+				t.Errorf("sarif verdict = %v, want %s", got, want)
+			}
+			text := string(render(t, FormatText, r, false))
+			heads := map[gate.Verdict]string{gate.VerdictPass: "PASS:", gate.VerdictWarn: "PASS with warnings:",
+				gate.VerdictFail: "FAIL:", gate.VerdictError: "ERROR: could not decide"}
+			lines := strings.Split(strings.TrimSpace(text), "\n")
+			if !strings.HasPrefix(lines[len(lines)-1], heads[want]) {
+				t.Errorf("text verdict line %q, want %q", lines[len(lines)-1], heads[want])
+			}
+		})
+	}
+	if got := Verdict(reports()["fail-undecided"]); got != gate.VerdictFail {
+		t.Fatalf("a violation with an undecided finding: verdict %s, want fail", got)
 	}
 }

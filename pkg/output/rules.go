@@ -18,10 +18,10 @@ var rules = []rule{
 	{gate.CheckImageSignature, "ImageSignature", "Every image carries a valid cosign signature bound to its digest from one of images.authorities."},
 	{gate.CheckAttestation, "Attestation", "Every image carries each attestation of spec.attestations: signed by an allowed authority, for its digest, recent enough and parseable."},
 	{gate.CheckVulnerabilities, "Vulnerabilities", "Vulnerability scan attestations list no finding of a denied severity that is not covered by an unexpired exception."},
-	{gate.CheckSecurityContext, "SecurityContext", "Every step and sidecar meets the Pod Security Standards level of securityContext.level, with stepTemplate, podTemplate and run overrides applied."},
+	{gate.CheckSecurityContext, "SecurityContext", "Every step and sidecar meets the Pod Security Standards level of securityContext.level, with stepTemplate, podTemplate, run overrides and the pod annotations Tekton propagates applied."},
 	{gate.CheckGateOrder, "GateOrder", "Nothing in the pipeline can run unless the gate task has succeeded."},
-	{gate.CheckUnresolved, "Unresolved", "Every reference (pipelineRef, taskRef, StepAction) could be loaded; content an enabled check needed is never skipped."},
+	{gate.CheckUnresolved, "Unresolved", "Every reference (pipelineRef, taskRef, StepAction) could be loaded and no custom task runs what the gate cannot see; content an enabled check needed is never skipped."},
 	{gate.CheckPolicy, "Policy", "The policy could be read and is valid."},
-	{gate.CheckInput, "Input", "The input manifests could be read and parsed."},
+	{gate.CheckInput, "Input", "The input manifests could be read and parsed, and what they run can be judged in full."},
 	{gate.CheckRegistry, "Registry", "Every registry needed for the verification answered in time."},
 }

@@ -84,6 +84,8 @@ type sarifResult struct {
 	Message    sarifMessage    `json:"message"`
 	Locations  []sarifLocation `json:"locations,omitempty"`
 	Properties map[string]any  `json:"properties,omitempty"`
+	// Suppressions is set on findings VEX dropped (notes.go).
+	Suppressions []sarifSuppression `json:"suppressions,omitempty"`
 }
 
 type sarifLocation struct {
@@ -169,6 +171,9 @@ func SARIFWith(w io.Writer, r *gate.Report, opts Options) error {
 			})
 		}
 	}
+	suppressed, notes := sarifNotes(&n, index, addRule, locations)
+	run.Results = append(run.Results, suppressed...)
+	inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, notes...)
 	run.Tool = sarifTool{Driver: driver}
 	run.Invocations = []sarifInvocation{inv}
 	run.Properties = map[string]any{

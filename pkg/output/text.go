@@ -67,6 +67,7 @@ func Text(w io.Writer, r *gate.Report, color bool) error {
 	if len(order) > 0 {
 		fmt.Fprintln(bw)
 	}
+	writeNotes(bw, &n, p)
 	fmt.Fprintln(bw, verdictLine(&n, p))
 	return bw.Flush()
 }

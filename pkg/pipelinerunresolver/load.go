@@ -21,13 +21,16 @@ var ErrPipelineSpecPending = errors.New("status.pipelineSpec is not set yet")
 
 // Input returns what the engine verifies for a PipelineRun: the run itself,
 // copied (it may come from an informer cache), with its TypeMeta set since
-// listers drop it. References are loaded through a Resolver.
+// listers drop it, marked Live: the engine judges status.pipelineSpec, the
+// pipeline Tekton recorded and runs, not whatever the pipelineRef names by
+// now. References are loaded through a Resolver.
 func Input(pr *v1.PipelineRun, images []string) gate.Input {
 	in := gate.Input{Images: append([]string(nil), images...)}
 	if pr != nil {
 		c := pr.DeepCopy()
 		c.APIVersion, c.Kind = "tekton.dev/v1", "PipelineRun"
 		in.Objects = []runtime.Object{c}
+		in.Live = true
 	}
 	return in
 }

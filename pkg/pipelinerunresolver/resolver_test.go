@@ -261,6 +261,9 @@ func TestForPipelineRun(t *testing.T) {
 	if len(in.Objects) != 1 || len(in.Images) != 1 || res == nil {
 		t.Fatalf("input %+v resolver %v", in, res)
 	}
+	if !in.Live {
+		t.Error("a run read from the cluster is not marked Live: its status.pipelineSpec would not be judged")
+	}
 	if pr := in.Objects[0].(*v1.PipelineRun); pr.Kind != "PipelineRun" || pr.APIVersion != "tekton.dev/v1" {
 		t.Errorf("TypeMeta not set: %+v", pr.TypeMeta)
 	}

@@ -88,14 +88,16 @@ func Build(rep *gate.Report, opts Options) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	verdict := Result{Name: Verdict, Value: string(rep.Verdict)}
+	// The verdict by the engine's one rule, never a re-derivation of it.
+	v := gate.Decide(rep)
+	verdict := Result{Name: Verdict, Value: string(v)}
 	violations := Result{Name: Violations, Value: strconv.Itoa(len(rep.Violations))}
 	verified := Result{Name: VerifiedImages, Value: string(imgJSON)}
 	used := len(Report)
 	for _, r := range []Result{verdict, violations, verified} {
 		used += len(r.Name) + len(r.Value)
 	}
-	report, err := compactJSON(rep, opts.MaxBytes-used, opts)
+	report, err := compactJSON(rep, v, opts.MaxBytes-used, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +112,7 @@ type finding struct {
 
 // compactJSON renders the findings of rep in at most budget bytes when it
 // can; see Build.
-func compactJSON(rep *gate.Report, budget int, opts Options) (string, error) {
+func compactJSON(rep *gate.Report, v gate.Verdict, budget int, opts Options) (string, error) {
 	var all []finding
 	for list, from := range [][]gate.Finding{rep.Violations, rep.Errors, rep.Warnings} {
 		for _, f := range from {
@@ -120,7 +122,7 @@ func compactJSON(rep *gate.Report, budget int, opts Options) (string, error) {
 			all = append(all, finding{list, f})
 		}
 	}
-	out, err := json.Marshal(compact(rep.Verdict, all, 0, opts))
+	out, err := json.Marshal(compact(v, all, 0, opts))
 	if err != nil || len(out) <= budget {
 		return string(out), err
 	}
@@ -130,7 +132,7 @@ func compactJSON(rep *gate.Report, budget int, opts Options) (string, error) {
 	var best []byte
 	for lo <= hi {
 		mid := (lo + hi) / 2
-		b, err := json.Marshal(compact(rep.Verdict, all[:mid], len(all)-mid, opts))
+		b, err := json.Marshal(compact(v, all[:mid], len(all)-mid, opts))
 		if err != nil {
 			return "", err
 		}

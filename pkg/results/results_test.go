@@ -47,7 +47,9 @@ func readJSON(t *testing.T, name string, v any) {
 // controller's buildResults (pkg/reconciler/customrun/results.go, when
 // pkg/results was created) returned for testdata/reports.json; Build with
 // the controller's options must return exactly that, so switching the
-// controller to Build changes no byte of any CustomRun's results.
+// controller to Build changes no byte of any CustomRun's results. (The
+// report with both violations and undecided findings says fail there since
+// the engine's one verdict rule was adopted everywhere.)
 func TestBuildEqualsController(t *testing.T) {
 	var want []struct {
 		Name    string `json:"name"`
@@ -260,5 +262,41 @@ func TestTerminationMessageSize(t *testing.T) {
 		if got := TerminationMessageSize(rs); got != len(b) {
 			t.Errorf("%s: TerminationMessageSize = %d, Tekton's encoding takes %d", r.Name, got, len(b))
 		}
+	}
+}
+
+// TestVerdictIsDecided: the verdict result and the compact report carry
+// gate.Decide's verdict: a violation next to an undecided finding is fail,
+// and a report that contradicts itself is error, never its own claim.
+func TestVerdictIsDecided(t *testing.T) {
+	viol := []gate.Finding{{Check: gate.CheckImageSignature, Subject: "img", Message: "unsigned"}}
+	undecided := []gate.Finding{{Check: gate.CheckRegistry, Subject: "img2", Message: "timeout", Transient: true}}
+	for _, tc := range []struct {
+		name string
+		rep  *gate.Report
+		want gate.Verdict
+	}{
+		{"violation and undecided", &gate.Report{Verdict: gate.VerdictFail, Violations: viol, Errors: undecided}, gate.VerdictFail},
+		{"undecided alone", &gate.Report{Verdict: gate.VerdictError, Errors: undecided}, gate.VerdictError},
+		{"claims pass with a violation", &gate.Report{Verdict: gate.VerdictPass, Violations: viol}, gate.VerdictFail},
+		{"claims fail with nothing", &gate.Report{Verdict: gate.VerdictFail}, gate.VerdictError},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rs, err := Build(tc.rep, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := values(rs)
+			if v[Verdict] != string(tc.want) {
+				t.Errorf("verdict result = %q, want %q", v[Verdict], tc.want)
+			}
+			var c CompactReport
+			if err := json.Unmarshal([]byte(v[Report]), &c); err != nil {
+				t.Fatal(err)
+			}
+			if c.Verdict != tc.want || len(c.Errors) != len(tc.rep.Errors) {
+				t.Errorf("report result: verdict %q with %d errors, want %q with %d", c.Verdict, len(c.Errors), tc.want, len(tc.rep.Errors))
+			}
+		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sigstore/cosign/v2/pkg/cosign"
+	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 
 	"github.com/security-gate/security-gate/pkg/apis/securitygate/v1alpha1"
 	"github.com/security-gate/security-gate/pkg/gate"
@@ -26,11 +27,17 @@ type attRule struct {
 	fp     string
 }
 
-// verifiedAtt is a verified, parsed attestation; what the cache keeps.
+// verifiedAtt is one verified, parsed attestation. The cache keeps every
+// verified attestation of a digest for a rule ([]*verifiedAtt); what depends
+// on the clock is judged from it on every run.
 type verifiedAtt struct {
 	PredicateType string
 	Authority     string
 	Layout        string
+	// Where names it for messages: a layer of the .att tag or a bundle.
+	Where string
+	// Evidence locates it for verification summaries (evidence.go).
+	Evidence gate.Evidence
 	// Finished is the scan (or build) finish time; zero when the predicate
 	// does not say.
 	Finished time.Time
@@ -48,23 +55,29 @@ func (r *attRule) typeList() string {
 }
 
 // verifyAttestation finds the attestations of r's predicate types on m in
-// both layouts, verifies them against r's authorities, checks their subject
-// and parses their predicate. It returns the one that finished last.
+// both layouts (the classic .att tag, and Sigstore bundles as referrers or
+// in the fallback tag), verifies each against r's authorities, checks its
+// subject and parses its predicate. It returns every verified attestation:
+// one layout never hides the other, and which of them count is judge's rule.
+// A verified attestation whose predicate cannot be read is a violation even
+// beside others that read well, and so is material the gate refuses to read;
+// a layout that cannot be fetched means "could not decide", whatever the
+// other holds.
 func (v *Verifier) verifyAttestation(ctx context.Context, m *material, r *attRule) (outcome, error) {
 	var why reasons
 	var fetchErr error
-	var best *verifiedAtt
+	var verified []*verifiedAtt
+	var unreadable []string
 	matched := 0
-	consider := func(st *statement, layout, authority string) {
+	consider := func(st *statement, layout, where, authority string, ev gate.Evidence) {
 		va, err := parsePredicate(st, r.vuln)
 		if err != nil {
-			why.add("attestation of type %s signed by %s is unparseable: %v", st.PredicateType, authority, err)
+			unreadable = append(unreadable, fmt.Sprintf("attestation %q: the attestation of type %s in %s of %s verified against authority %s, but its predicate is unparseable: %v",
+				r.policy.Name, st.PredicateType, where, m.digest.DigestStr(), authority, err))
 			return
 		}
-		va.Authority, va.Layout = authority, layout
-		if best == nil || va.Finished.After(best.Finished) {
-			best = va
-		}
+		va.Authority, va.Layout, va.Where, va.Evidence = authority, layout, where, ev
+		verified = append(verified, va)
 	}
 
 	var refused []string
@@ -107,65 +120,64 @@ func (v *Verifier) verifyAttestation(ctx context.Context, m *material, r *attRul
 					why.add("authority %s: %v", a.name, err)
 					continue
 				}
-				consider(st, "classic", a.name)
+				consider(st, "classic", fmt.Sprintf("layer %d of the .att tag", i+1), a.name, classicEvidence(m, att))
 				break auth
 			}
 		}
 	}
 
-	if best == nil {
-		bundles, notes, err := m.sigstoreBundles(ctx)
-		if undecided(err) {
-			fetchErr = err
-		} else if err != nil {
-			refused = append(refused, err.Error())
+	bundles, notes, err := m.sigstoreBundles(ctx)
+	if undecided(err) {
+		fetchErr = err
+	} else if err != nil {
+		refused = append(refused, err.Error())
+	}
+	for _, n := range notes {
+		why.add("%s", n)
+	}
+	var policy sgverify.ArtifactPolicyOption
+	for _, b := range bundles {
+		if b.statement == nil || !r.types[b.statement.PredicateType] {
+			continue
 		}
-		for _, n := range notes {
-			why.add("%s", n)
+		matched++
+		if !b.statement.hasSubject(m.hash) {
+			why.add("bundle %s attests %s, not %s", short(b.ref), b.statement.subjectDigests(), m.digest.DigestStr())
+			continue
 		}
-		policy, perr := digestPolicy(m)
-		if perr != nil {
-			return outcome{}, perr
-		}
-		for _, b := range bundles {
-			if b.statement == nil || !r.types[b.statement.PredicateType] {
-				continue
+		if policy == nil {
+			if policy, err = digestPolicy(m); err != nil {
+				return outcome{}, err
 			}
-			matched++
-			if !b.statement.hasSubject(m.hash) {
-				why.add("bundle %s attests %s, not %s", short(b.ref), b.statement.subjectDigests(), m.digest.DigestStr())
-				continue
+		}
+	bauth:
+		for _, a := range r.auths {
+			opts, err := a.checkOpts(ctx, v.sigstoreRoot, true, nil)
+			if err != nil {
+				return outcome{}, err
 			}
-		bauth:
-			for _, a := range r.auths {
-				opts, err := a.checkOpts(ctx, v.sigstoreRoot, true, nil)
-				if err != nil {
-					return outcome{}, err
+			for _, co := range opts {
+				if _, err := verifyNewBundle(ctx, co, policy, b.bundle); err != nil {
+					why.add("authority %s: bundle %s: %v", a.name, short(b.ref), err)
+					continue
 				}
-				for _, co := range opts {
-					if _, err := cosign.VerifyNewBundle(ctx, co, policy, b.bundle); err != nil {
-						why.add("authority %s: bundle %s: %v", a.name, short(b.ref), err)
-						continue
-					}
-					consider(b.statement, "bundle", a.name)
-					break bauth
-				}
+				consider(b.statement, "bundle", "bundle "+short(b.ref), a.name, bundleEvidence(m, b))
+				break bauth
 			}
 		}
 	}
 
-	if best != nil {
-		return outcome{value: best}, nil
-	}
+	// An unread layout may hold the attestation that fails the image.
 	if fetchErr != nil {
 		return outcome{}, fetchErr
 	}
+	findings := unreadable
 	if len(refused) > 0 {
-		why.add("%s", strings.Join(refused, "; "))
+		findings = append(findings, fmt.Sprintf("attestation %q: the attestations of %s cannot all be checked: %s",
+			r.policy.Name, m.digest.DigestStr(), strings.Join(refused, "; ")))
 	}
-	if matched == 0 && len(refused) > 0 {
-		return outcome{findings: []string{fmt.Sprintf("attestation %q: the attestations of %s cannot be checked: %s",
-			r.policy.Name, m.digest.DigestStr(), strings.Join(refused, "; "))}}, nil
+	if len(verified) > 0 || len(unreadable) > 0 || matched == 0 && len(refused) > 0 {
+		return outcome{findings: findings, value: verified}, nil
 	}
 	if matched == 0 {
 		msg := fmt.Sprintf("attestation %q: image %s has no attestation of type %s (predicateType %s)",
@@ -173,10 +185,10 @@ func (v *Verifier) verifyAttestation(ctx context.Context, m *material, r *attRul
 		if s := why.String(); s != "" {
 			msg += ": " + s
 		}
-		return outcome{findings: []string{msg}}, nil
+		return outcome{findings: append(findings, msg)}, nil
 	}
-	return outcome{findings: []string{fmt.Sprintf("attestation %q: no attestation of type %s on %s verified against authority %s: %s",
-		r.policy.Name, r.policy.Type, m.digest.DigestStr(), names(r.auths), why.String())}}, nil
+	return outcome{findings: append(findings, fmt.Sprintf("attestation %q: no attestation of type %s on %s verified against authority %s: %s",
+		r.policy.Name, r.policy.Type, m.digest.DigestStr(), names(r.auths), why.String()))}, nil
 }
 
 // parsePredicate reads the predicate of a verified statement. A vulnerability
@@ -243,38 +255,4 @@ func parsePredicate(st *statement, wantVuln bool) (*verifiedAtt, error) {
 		}
 	}
 	return va, nil
-}
-
-// judge applies what depends on the run (now) and the image repository to a
-// verified attestation: maxAge and the vulnerability policy. It runs on every
-// call, also for cached attestations.
-func (v *Verifier) judge(r *attRule, va *verifiedAtt, subject, digest, repo string, now time.Time) []gate.Finding {
-	var out []gate.Finding
-	add := func(check string, sev gate.Severity, msg string) {
-		out = append(out, gate.Finding{Check: check, Subject: subject, Message: msg, Severity: sev})
-	}
-	if r.maxAge > 0 {
-		switch {
-		case va.Finished.IsZero():
-			add(gate.CheckAttestation, gate.SeverityViolation, fmt.Sprintf(
-				"attestation %q (%s) on %s does not say when it finished, so it cannot be shown to be within maxAge %s",
-				r.policy.Name, va.PredicateType, digest, r.policy.MaxAge))
-		case now.Sub(va.Finished) > r.maxAge:
-			add(gate.CheckAttestation, gate.SeverityViolation, fmt.Sprintf(
-				"attestation %q (%s) on %s finished %s, %s ago, older than maxAge %s",
-				r.policy.Name, va.PredicateType, digest, va.Finished.UTC().Format(time.RFC3339),
-				now.Sub(va.Finished).Round(time.Minute), r.policy.MaxAge))
-		}
-	}
-	if va.Scan != nil && r.policy.Vulnerabilities != nil {
-		res := vuln.Evaluate(va.Scan, r.policy.Vulnerabilities, repo, now)
-		if res.Denied {
-			add(gate.CheckVulnerabilities, gate.SeverityViolation, fmt.Sprintf(
-				"attestation %q on %s: %s", r.policy.Name, digest, res.Message))
-		}
-		for _, w := range res.Warnings {
-			add(gate.CheckVulnerabilities, gate.SeverityWarning, fmt.Sprintf("attestation %q: %s", r.policy.Name, w))
-		}
-	}
-	return out
 }

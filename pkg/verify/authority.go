@@ -19,20 +19,24 @@ import (
 )
 
 // authority is a policy authority compiled once per verifier: keys parsed,
-// regexps anchored, trusted root decoded.
+// regexps anchored, trusted root decoded or its TUF client chosen.
 type authority struct {
 	name       string
 	keys       []signature.Verifier
 	keyless    bool
 	identity   cosign.Identity
 	root       root.TrustedMaterial // from trustedRoot.data; nil when none given
+	tufRoot    RootFunc             // from keyless.tuf; nil when none given
 	ignoreTlog bool
 	ignoreSCT  bool
+	// requireTimestamp: every signature must carry a verified RFC 3161
+	// timestamp (keyless.requireSignedTimestamp).
+	requireTimestamp bool
 	// fingerprint covers everything that changes what verifies.
 	fingerprint string
 }
 
-func compileAuthority(ctx context.Context, a *v1alpha1.Authority, secretKeys SecretKeysFunc) (*authority, error) {
+func compileAuthority(ctx context.Context, a *v1alpha1.Authority, secretKeys SecretKeysFunc, roots *rootSet) (*authority, error) {
 	out := &authority{name: a.Name, ignoreTlog: a.IgnoreTlog, ignoreSCT: a.IgnoreSCT}
 	h := sha256.New()
 	fmt.Fprintf(h, "tlog=%t sct=%t\n", a.IgnoreTlog, a.IgnoreSCT)
@@ -96,13 +100,27 @@ func compileAuthority(ctx context.Context, a *v1alpha1.Authority, secretKeys Sec
 			out.identity.SubjectRegExp = `^(?:` + k.SubjectRegExp + `)$`
 		}
 		fmt.Fprintf(h, "keyless %q %q %q %q\n", out.identity.Issuer, out.identity.IssuerRegExp, out.identity.Subject, out.identity.SubjectRegExp)
-		if k.TrustedRoot != nil && k.TrustedRoot.Data != "" {
+		out.requireTimestamp = k.RequireSignedTimestamp
+		fmt.Fprintf(h, "timestamp required=%t\n", k.RequireSignedTimestamp)
+		switch {
+		case k.TrustedRoot != nil && k.TUF != nil:
+			return nil, fmt.Errorf("authority %q: keyless: set trustedRoot or tuf, not both", a.Name)
+		case k.TrustedRoot != nil && k.TrustedRoot.Data != "":
 			tr, err := root.NewTrustedRootFromJSON([]byte(k.TrustedRoot.Data))
 			if err != nil {
 				return nil, fmt.Errorf("authority %q: keyless.trustedRoot.data: %w", a.Name, err)
 			}
 			out.root = tr
 			fmt.Fprintf(h, "root %x\n", sha256.Sum256([]byte(k.TrustedRoot.Data)))
+		case k.TUF != nil:
+			fn, id, err := roots.tuf(k.TUF)
+			if err != nil {
+				return nil, fmt.Errorf("authority %q: keyless.tuf: %w", a.Name, err)
+			}
+			out.tufRoot = fn
+			fmt.Fprintf(h, "root tuf %s\n", id)
+		default:
+			fmt.Fprintf(h, "root public %s\n", roots.publicID())
 		}
 	default:
 		return nil, fmt.Errorf("authority %q: has neither key nor keyless, expected exactly one", a.Name)
@@ -112,10 +130,20 @@ func compileAuthority(ctx context.Context, a *v1alpha1.Authority, secretKeys Sec
 }
 
 // material returns the trusted material verification needs, or nil when
-// none is needed (a key with ignoreTlog in the classic layout).
+// none is needed (a key with ignoreTlog in the classic layout). Its source
+// is the authority's own (trustedRoot.data, keyless.tuf) or else fallback,
+// the public Sigstore instance; a source that fails is an error (could not
+// decide), never a reason to try another.
 func (a *authority) material(ctx context.Context, fallback RootFunc) (root.TrustedMaterial, error) {
 	if a.root != nil {
 		return a.root, nil
+	}
+	if a.tufRoot != nil {
+		tm, err := a.tufRoot(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("authority %q: keyless.tuf: %w", a.name, err)
+		}
+		return tm, nil
 	}
 	if a.keyless || !a.ignoreTlog {
 		if fallback == nil {
@@ -127,7 +155,7 @@ func (a *authority) material(ctx context.Context, fallback RootFunc) (root.Trust
 		}
 		tm, err := fallback(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("authority %q: loading the Sigstore trusted root: %w", a.name, err)
+			return nil, fmt.Errorf("authority %q: loading the public Sigstore instance's trusted root: %w", a.name, err)
 		}
 		return tm, nil
 	}
@@ -164,6 +192,7 @@ func (a *authority) checkOpts(ctx context.Context, fallback RootFunc, bundles bo
 		if claims != nil {
 			claims(co)
 		}
+		a.timestampRules(co, bundles)
 		return co
 	}
 	var out []*cosign.CheckOpts

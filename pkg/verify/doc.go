@@ -11,15 +11,27 @@
 //     referrer (cosign v3's default), also found through the
 //     `sha256-<hex>` fallback index tag of registries without the referrers
 //     API;
-//   - attestation: for each spec.attestations entry, a signed in-toto
-//     statement of one of the entry's predicate types, whose subject is the
-//     image digest, with a predicate that parses (vulnerability reports
-//     through pkg/vuln, SLSA provenance by its required fields), younger
-//     than maxAge by its finish time;
-//   - vulnerabilities: the parsed scan judged by pkg/vuln.Evaluate.
+//   - attestation: for each spec.attestations entry, every signed in-toto
+//     statement of one of the entry's predicate types in both layouts (the
+//     .att tag and Sigstore bundles), whose subject is the image digest and
+//     which verifies against the entry's authorities; each must have a
+//     predicate that parses (vulnerability reports through pkg/vuln, SLSA
+//     provenance by its required fields) and must not be dated more than
+//     ClockSkew ahead of the clock, and the newest must be younger than
+//     maxAge by its finish time (judge.go states the rule);
+//   - vulnerabilities: every verified scan not older than maxAge, judged
+//     together by pkg/vuln.Evaluate over their Merge.
 //
 // and for a Tekton bundle digest the bundle-signature (against
 // bundles.authorities) and the bundle contract (pkg/bundle).
+//
+// Keyless authorities, and keys whose signatures must carry a
+// transparency-log proof, verify against a Sigstore trusted root:
+// trustedRoot.data, the authority's keyless.tuf repository, or the public
+// instance's, all from the process's trustroot.Pool (Options.TrustRoots), a
+// lookup waiting at most the registry timeout. Log entries and RFC 3161
+// timestamps a signature carries establish when it was made, in both
+// layouts (timestamps.go).
 //
 // Outcomes stay apart: unsigned, wrongly signed, copied, for another digest,
 // stale or unparseable are findings (violations); a registry that fails
@@ -30,6 +42,7 @@
 // Successful verifications are cached (Cache, keyed by repository, digest,
 // check and a fingerprint of the authorities and rule; TTL and size bound;
 // singleflight), shared by default across every Verifier of the process.
-// Time-dependent judgements (maxAge, exception expiry) are re-applied to
-// cached attestations on every run.
+// An attestation entry holds every verified attestation of the digest;
+// time-dependent judgements (maxAge, ClockSkew, exception expiry) are
+// re-applied to them on every run from the Verifier's clock.
 package verify

@@ -11,6 +11,7 @@ import (
 	"github.com/security-gate/security-gate/pkg/apis/securitygate/v1alpha1"
 	"github.com/security-gate/security-gate/pkg/gate"
 	"github.com/security-gate/security-gate/pkg/oci"
+	"github.com/security-gate/security-gate/pkg/trustroot"
 	"github.com/security-gate/security-gate/test/fixture"
 )
 
@@ -33,6 +34,7 @@ type testOpts struct {
 	retries int
 	limits  oci.Limits
 	cache   *Cache
+	roots   *trustroot.Pool
 }
 
 func newTestVerifier(t *testing.T, spec *v1alpha1.SecurityGateSpec, o testOpts) *Verifier {
@@ -50,7 +52,7 @@ func newTestVerifier(t *testing.T, spec *v1alpha1.SecurityGateSpec, o testOpts) 
 	if o.cache == nil {
 		o.cache = NewCache(100, time.Hour)
 	}
-	v, err := New(spec, Options{Client: c, Cache: o.cache, Now: func() time.Time { return testNow }})
+	v, err := New(spec, Options{Client: c, Cache: o.cache, Now: func() time.Time { return testNow }, TrustRoots: o.roots, Timeout: o.timeout})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,9 +13,11 @@ const (
 	testIdentity = "builder@example.com"
 )
 
+// keylessAuthority trusts identity k under trustedRoot, requiring a
+// transparency-log proof (the test CA has no CT log entries, so no SCTs).
 func keylessAuthority(k v1alpha1.KeylessAuthority, trustedRoot string) v1alpha1.Authority {
 	k.TrustedRoot = &v1alpha1.TrustedRoot{Data: trustedRoot}
-	return v1alpha1.Authority{Name: "ci", Keyless: &k, IgnoreTlog: true, IgnoreSCT: true}
+	return v1alpha1.Authority{Name: "ci", Keyless: &k, IgnoreSCT: true}
 }
 
 func TestImageSignatureKeyless(t *testing.T) {

@@ -84,7 +84,7 @@ func (v *Verifier) verifySignature(ctx context.Context, m *material, auths []*au
 			}
 			for _, sig := range sigs {
 				for _, co := range opts {
-					if _, err := cosign.VerifyImageSignature(ctx, sig, m.hash, co); err != nil {
+					if _, err := verifyImageSignature(ctx, sig, m.hash, co); err != nil {
 						why.add("authority %s: %v", a.name, err)
 						continue
 					}
@@ -127,7 +127,7 @@ func (v *Verifier) verifySignature(ctx context.Context, m *material, auths []*au
 					continue
 				}
 				for _, co := range opts {
-					if _, err := cosign.VerifyNewBundle(ctx, co, policy, b.bundle); err != nil {
+					if _, err := verifyNewBundle(ctx, co, policy, b.bundle); err != nil {
 						why.add("authority %s: bundle %s: %v", a.name, short(b.ref), err)
 						continue
 					}

@@ -16,6 +16,7 @@ import (
 	"github.com/security-gate/security-gate/pkg/bundle"
 	"github.com/security-gate/security-gate/pkg/gate"
 	secoci "github.com/security-gate/security-gate/pkg/oci"
+	"github.com/security-gate/security-gate/pkg/trustroot"
 )
 
 // SecretKeysFunc returns the PEM public keys a key.secretRef points at. The
@@ -43,9 +44,18 @@ type Options struct {
 	Cache *Cache
 	// SecretKeys resolves key.secretRef (controller only).
 	SecretKeys SecretKeysFunc
-	// SigstoreRoot is the fallback trusted root; nil means none (such
-	// authorities then cannot decide, never pass).
+	// SigstoreRoot is the fallback trusted root; nil means the public
+	// instance's from TrustRoots, or none (such authorities then cannot
+	// decide, never pass).
 	SigstoreRoot RootFunc
+	// TrustRoots supplies Sigstore trust roots through TUF: the public
+	// instance (keyless authorities without trustedRoot.data, keys that
+	// require a transparency-log proof) and keyless.tuf repositories. Shared
+	// by every Verifier of the process; nil means only trustedRoot.data.
+	TrustRoots *trustroot.Pool
+	// PublicTUF stands for the public instance when set: an in-cluster
+	// mirror of it, or another Sigstore deployment as the default.
+	PublicTUF *trustroot.Source
 	// Context is used to resolve secrets while compiling (default Background).
 	Context context.Context
 }
@@ -62,6 +72,7 @@ type Verifier struct {
 	bundleAuths  []*authority
 	bundleFP     string
 	rules        []*attRule
+	extras       extras
 }
 
 var _ gate.ArtifactVerifier = (*Verifier)(nil)
@@ -76,7 +87,11 @@ func New(spec *v1alpha1.SecurityGateSpec, opts Options) (*Verifier, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	roots := &rootSet{pool: opts.TrustRoots, wait: opts.Timeout, publicSrc: opts.PublicTUF}
 	v := &Verifier{client: opts.Client, now: opts.Now, cache: opts.Cache, sigstoreRoot: opts.SigstoreRoot}
+	if v.sigstoreRoot == nil {
+		v.sigstoreRoot = roots.public()
+	}
 	if v.client == nil {
 		c, err := secoci.New(secoci.Options{Keychain: opts.Keychain, Transport: opts.Transport, Timeout: opts.Timeout, Retries: opts.Retries})
 		if err != nil {
@@ -102,7 +117,7 @@ func New(spec *v1alpha1.SecurityGateSpec, opts Options) (*Verifier, error) {
 			if spec == nil {
 				return nil, fmt.Errorf("%s[%d]: unknown authority %q", field, i, n)
 			}
-			a, err := compileAuthority(ctx, spec, opts.SecretKeys)
+			a, err := compileAuthority(ctx, spec, opts.SecretKeys, roots)
 			if err != nil {
 				return nil, err
 			}
@@ -143,6 +158,9 @@ func New(spec *v1alpha1.SecurityGateSpec, opts Options) (*Verifier, error) {
 		}
 		r.fp = fingerprintOf(r.auths, "types="+r.typeList())
 		v.rules = append(v.rules, r)
+	}
+	if err := v.compileExtras(spec, lookup); err != nil {
+		return nil, err
 	}
 	return v, nil
 }
@@ -186,6 +204,9 @@ func (v *Verifier) VerifyImage(ctx context.Context, t gate.ImageTarget) (gate.Im
 		return gate.ImageResult{}, err
 	}
 	var res gate.ImageResult
+	if done, err := v.summaryInstead(ctx, m, d, &res); done || err != nil {
+		return res, err
+	}
 	violation := func(check, msg string) {
 		res.Findings = append(res.Findings, gate.Finding{Check: check, Subject: subject, Message: msg, Severity: gate.SeverityViolation})
 	}
@@ -211,8 +232,12 @@ func (v *Verifier) VerifyImage(ctx context.Context, t gate.ImageTarget) (gate.Im
 		for _, f := range o.findings {
 			violation(gate.CheckAttestation, f)
 		}
-		if va, ok := o.value.(*verifiedAtt); ok {
-			res.Findings = append(res.Findings, v.judge(r, va, subject, d.DigestStr(), written, now)...)
+		if atts, ok := o.value.([]*verifiedAtt); ok && len(atts) > 0 {
+			res.Evidence = append(res.Evidence, evidenceOf(atts)...)
+			if atts, err = v.withVEX(ctx, m, d, r, atts, subject, &res); err != nil {
+				return gate.ImageResult{}, err
+			}
+			res.Findings = append(res.Findings, v.judge(r, atts, subject, d.DigestStr(), written, now)...)
 		}
 	}
 	res.Verified = true

@@ -20,19 +20,44 @@
 //
 // Severities are normalised to CRITICAL, HIGH, MEDIUM, LOW, NEGLIGIBLE or
 // UNKNOWN, case-insensitively. Aliases: MODERATE→MEDIUM, IMPORTANT→HIGH,
-// NONE/INFO/INFORMATIONAL→NEGLIGIBLE; any other word is UNKNOWN. An in-toto
-// severity list is judged by its worst entry: a numeric score in [0,10] maps by
-// the CVSS v3 bands (≥9.0 CRITICAL, ≥7.0 HIGH, ≥4.0 MEDIUM, >0 LOW, 0
-// NEGLIGIBLE); a word maps as above; CVSS vectors and EPSS probabilities are
-// not severities and are ignored; with nothing usable the finding is UNKNOWN.
+// NONE/INFO/INFORMATIONAL→NEGLIGIBLE; any other word is UNKNOWN.
+//
+// A finding whose scanner gives no severity word (none, "unknown", or an
+// unrecognised word) but CVSS data is rated from its CVSS base score on the
+// CVSS v3/v4 qualitative scale (Critical ≥ 9.0, High ≥ 7.0, Medium ≥ 4.0,
+// Low ≥ 0.1, None 0.0 = NEGLIGIBLE); vectors (v2.0, v3.0, v3.1, v4.0) are
+// scored with github.com/pandatix/go-cvss, a v4.0 vector by its base metrics
+// only. The CVSS data read: Trivy's CVSS (every source's V2/V3/V40 vector
+// and score), Grype's vulnerability.cvss and relatedVulnerabilities[].cvss
+// (vector and metrics.baseScore). The worst rating wins; CVSS v2 has no
+// qualitative scale of its own and counts, on the same scale, only when the
+// finding has no v3 or v4 data. Finding.SeverityFrom then names the score.
+// A scanner's word, when it has one, is its judgement and is kept. Only a
+// finding with neither a word nor usable CVSS data is UNKNOWN. CVSS data that
+// must be read and is not in the scanner's shape makes the report
+// unparseable.
+//
+// An in-toto severity list is judged by its worst entry: words as above,
+// numbers in [0,10] and CVSS vectors rated as above (a method naming CVSS v2
+// marks a number as v2); EPSS probabilities are not severities and are
+// ignored; with nothing usable the finding is UNKNOWN.
 //
 // # Fixes
 //
 // Trivy and Grype say whether a fix exists (FixedVersion/Status, fix.state and
-// fix.versions). The in-toto predicate has no such field: unless an
-// annotation names a fixed version, such a finding has FixUnknown set and
-// ignoreUnfixed keeps it, because dropping it would let an unjudgeable
-// finding pass.
+// fix.versions). ignoreUnfixed drops only findings the scanner says have no
+// fix (Grype "not-fixed" and "wont-fix"; Trivy without FixedVersion and
+// without an unknown status). A scanner that does not know (Grype
+// fix.state "unknown" or no state; Trivy Status "unknown" or
+// "under_investigation") and the in-toto predicate, which has no such field
+// (unless an annotation names a fixed version), set FixUnknown, and
+// ignoreUnfixed keeps those findings: dropping them would let an
+// unjudgeable finding pass.
+//
+// # Several scans
+//
+// Merge combines the scans of one image so Evaluate judges them together:
+// any denied finding in any of them is denied.
 //
 // # Exceptions
 //

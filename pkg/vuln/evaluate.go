@@ -53,7 +53,9 @@ type exception struct {
 
 // Evaluate judges scan against policy for the image repository imageRepo
 // (no tag, no digest) at time now. A nil policy denies nothing; a nil scan is
-// denied, since there is nothing to judge.
+// denied, since there is nothing to judge. It is the one place findings are
+// judged: several scans of one image are judged together by evaluating
+// their Merge.
 func Evaluate(scan *Scan, policy *v1alpha1.VulnerabilityPolicy, imageRepo string, now time.Time) Result {
 	var res Result
 	if scan == nil {
@@ -126,7 +128,11 @@ func message(v []Finding, deny []string) string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "%s (%s)", f.ID, f.Severity)
+		if f.SeverityFrom != "" {
+			fmt.Fprintf(&b, "%s (%s from %s)", f.ID, f.Severity, f.SeverityFrom)
+		} else {
+			fmt.Fprintf(&b, "%s (%s)", f.ID, f.Severity)
+		}
 	}
 	return b.String()
 }
@@ -200,4 +206,39 @@ func excepted(f Finding, live []exception) bool {
 		}
 	}
 	return false
+}
+
+// Merge returns one scan holding the findings of every given scan, so that
+// several verified scans of one image are judged together: a finding denied
+// in any of them is denied, each id reported once at its worst severity, and
+// exception warnings given once. FinishedOn is the latest finish time;
+// Format and Scanner are kept when all scans agree. Nil scans are skipped;
+// Merge of no scan is nil (which Evaluate denies).
+func Merge(scans ...*Scan) *Scan {
+	var out *Scan
+	for _, s := range scans {
+		if s == nil {
+			continue
+		}
+		if out == nil {
+			c := *s
+			c.Findings = append([]Finding(nil), s.Findings...)
+			out = &c
+			continue
+		}
+		out.Findings = append(out.Findings, s.Findings...)
+		if s.FinishedOn.After(out.FinishedOn) {
+			out.FinishedOn = s.FinishedOn
+		}
+		if out.Format != s.Format {
+			out.Format = "merged"
+		}
+		if out.Scanner != s.Scanner {
+			out.Scanner = Scanner{}
+		}
+		if out.PredicateType != s.PredicateType {
+			out.PredicateType = ""
+		}
+	}
+	return out
 }

@@ -208,3 +208,30 @@ func TestEvaluateMessageListsTenThenCounts(t *testing.T) {
 		t.Errorf("violations %d, denied %d; want 13 distinct ids of 14 findings", len(r.Violations), r.Counts.Denied)
 	}
 }
+
+// TestMerge: several scans of one image are judged together; a finding
+// denied in any of them is denied, once, at its worst severity.
+func TestMerge(t *testing.T) {
+	older := &Scan{Format: "trivy", FinishedOn: time.Date(2026, 11, 19, 0, 0, 0, 0, time.UTC), Findings: []Finding{
+		{ID: "CVE-2026-0001", Severity: SeverityHigh, Fixed: true},
+		{ID: "CVE-2026-0002", Severity: SeverityLow, Fixed: true},
+	}}
+	newer := &Scan{Format: "grype", FinishedOn: time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), Findings: []Finding{
+		{ID: "cve-2026-0001", Severity: SeverityCritical, SeverityFrom: "CVSS 3.1 9.8", Fixed: true},
+	}}
+	m := Merge(nil, older, newer)
+	if m.Format != "merged" || !m.FinishedOn.Equal(newer.FinishedOn) || len(m.Findings) != 3 || len(older.Findings) != 2 {
+		t.Fatalf("merged %+v (older now %d findings)", m, len(older.Findings))
+	}
+	r := Evaluate(m, &v1alpha1.VulnerabilityPolicy{Deny: []string{"CRITICAL", "HIGH"}}, "r/a", newer.FinishedOn)
+	want := "1 vulnerability of a denied severity (vulnerabilities.deny: CRITICAL, HIGH): cve-2026-0001 (CRITICAL from CVSS 3.1 9.8)"
+	if !r.Denied || r.Message != want {
+		t.Fatalf("denied %v, message %q; want %q", r.Denied, r.Message, want)
+	}
+	if Merge() != nil || Merge(nil) != nil {
+		t.Fatal("Merge of no scan is not nil")
+	}
+	if !Evaluate(Merge(), nil, "r/a", newer.FinishedOn).Denied {
+		t.Fatal("no scan at all is not denied")
+	}
+}

@@ -112,6 +112,12 @@ type trivyReport struct {
 			FixedVersion    string `json:"FixedVersion"`
 			Status          string `json:"Status"`
 			Severity        string `json:"Severity"`
+			// PkgIdentifier.PURL names the package for VEX subcomponents.
+			PkgIdentifier struct {
+				PURL string `json:"PURL"`
+			} `json:"PkgIdentifier"`
+			// CVSS is read only when Severity names none.
+			CVSS json.RawMessage `json:"CVSS"`
 		} `json:"Vulnerabilities"`
 	} `json:"Results"`
 }
@@ -132,15 +138,26 @@ func parseTrivy(data []byte, at string) (*Scan, error) {
 			if strings.TrimSpace(v.VulnerabilityID) == "" {
 				return nil, fmt.Errorf("%sResults[%d].Vulnerabilities[%d].VulnerabilityID: empty", at, i, j)
 			}
-			sev, _ := NormalizeSeverity(v.Severity)
+			var vote severityVote
+			if !namesSeverity(v.Severity) {
+				if err := trivyCVSS(v.CVSS, &vote); err != nil {
+					return nil, fmt.Errorf("%sResults[%d].Vulnerabilities[%d].CVSS: %v", at, i, j, err)
+				}
+			}
+			sev, from := wordOrCVSS(v.Severity, &vote)
+			// Trivy's own --ignore-unfixed keys on FixedVersion; newer
+			// versions also say Status "fixed".
+			fixed := v.FixedVersion != "" || strings.EqualFold(v.Status, "fixed")
+			status := strings.ToLower(strings.TrimSpace(v.Status))
 			s.Findings = append(s.Findings, Finding{
 				ID:           v.VulnerabilityID,
 				Severity:     sev,
+				SeverityFrom: from,
 				Package:      v.PkgName,
+				PURL:         v.PkgIdentifier.PURL,
 				FixedVersion: v.FixedVersion,
-				// Trivy's own --ignore-unfixed keys on FixedVersion; newer
-				// versions also say Status "fixed".
-				Fixed: v.FixedVersion != "" || strings.EqualFold(v.Status, "fixed"),
+				Fixed:        fixed,
+				FixUnknown:   !fixed && (status == "unknown" || status == "under_investigation"),
 			})
 		}
 	}
@@ -156,12 +173,16 @@ type grypeDoc struct {
 				Versions []string `json:"versions"`
 				State    string   `json:"state"`
 			} `json:"fix"`
+			// CVSS is read only when Severity names none.
+			CVSS json.RawMessage `json:"cvss"`
 		} `json:"vulnerability"`
 		RelatedVulnerabilities []struct {
-			ID string `json:"id"`
+			ID   string          `json:"id"`
+			CVSS json.RawMessage `json:"cvss"`
 		} `json:"relatedVulnerabilities"`
 		Artifact struct {
 			Name string `json:"name"`
+			PURL string `json:"purl"`
 		} `json:"artifact"`
 	} `json:"matches"`
 	Descriptor struct {
@@ -199,13 +220,33 @@ func parseGrypeDoc(data []byte, at string) (*Scan, error) {
 		if strings.TrimSpace(v.ID) == "" {
 			return nil, fmt.Errorf("%smatches[%d].vulnerability.id: empty", at, i)
 		}
-		sev, _ := NormalizeSeverity(v.Severity)
+		var vote severityVote
+		if !namesSeverity(v.Severity) {
+			// Grype rates a match from its own record, then the related
+			// (usually NVD) records: every CVSS entry of either counts.
+			if err := grypeCVSS(v.CVSS, &vote); err != nil {
+				return nil, fmt.Errorf("%smatches[%d].vulnerability.cvss: %v", at, i, err)
+			}
+			for j, r := range m.RelatedVulnerabilities {
+				if err := grypeCVSS(r.CVSS, &vote); err != nil {
+					return nil, fmt.Errorf("%smatches[%d].relatedVulnerabilities[%d].cvss: %v", at, i, j, err)
+				}
+			}
+		}
+		sev, from := wordOrCVSS(v.Severity, &vote)
+		state := strings.ToLower(strings.TrimSpace(v.Fix.State))
+		fixed := state == "fixed" || len(v.Fix.Versions) > 0
 		f := Finding{
 			ID:           v.ID,
 			Severity:     sev,
+			SeverityFrom: from,
 			Package:      m.Artifact.Name,
+			PURL:         m.Artifact.PURL,
 			FixedVersion: strings.Join(v.Fix.Versions, ", "),
-			Fixed:        strings.EqualFold(v.Fix.State, "fixed") || len(v.Fix.Versions) > 0,
+			Fixed:        fixed,
+			// Only "not-fixed" and "wont-fix" say there is no fix; "unknown"
+			// (or no state) does not know, and ignoreUnfixed keeps it.
+			FixUnknown: !fixed && state != "not-fixed" && state != "wont-fix",
 		}
 		for _, r := range m.RelatedVulnerabilities {
 			if r.ID != "" && !strings.EqualFold(r.ID, v.ID) {
@@ -215,6 +256,69 @@ func parseGrypeDoc(data []byte, at string) (*Scan, error) {
 		s.Findings = append(s.Findings, f)
 	}
 	return s, nil
+}
+
+// namesSeverity reports whether a scanner's severity word is a severity
+// (not empty, not "unknown", not an unrecognised word).
+func namesSeverity(word string) bool {
+	s, ok := NormalizeSeverity(word)
+	return ok && s != SeverityUnknown
+}
+
+// trivyCVSS adds the CVSS data of a Trivy finding: per source (nvd, ghsa,
+// redhat, ...) v2, v3 and v4.0 vectors and scores.
+func trivyCVSS(raw json.RawMessage, vote *severityVote) error {
+	if isAbsent(raw) {
+		return nil
+	}
+	var sources map[string]struct {
+		V2Vector  string   `json:"V2Vector"`
+		V3Vector  string   `json:"V3Vector"`
+		V40Vector string   `json:"V40Vector"`
+		V2Score   *float64 `json:"V2Score"`
+		V3Score   *float64 `json:"V3Score"`
+		V40Score  *float64 `json:"V40Score"`
+	}
+	if err := json.Unmarshal(raw, &sources); err != nil {
+		return err
+	}
+	for _, c := range sources {
+		vote.vector(c.V2Vector)
+		vote.vector(c.V3Vector)
+		vote.vector(c.V40Vector)
+		vote.score(c.V2Score, "2.0")
+		vote.score(c.V3Score, "")
+		vote.score(c.V40Score, "4.0")
+	}
+	return nil
+}
+
+// grypeCVSS adds the CVSS entries of a Grype record: version, vector and
+// metrics.baseScore.
+func grypeCVSS(raw json.RawMessage, vote *severityVote) error {
+	if isAbsent(raw) {
+		return nil
+	}
+	var list []struct {
+		Version string `json:"version"`
+		Vector  string `json:"vector"`
+		Metrics struct {
+			BaseScore *float64 `json:"baseScore"`
+		} `json:"metrics"`
+	}
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return err
+	}
+	for _, c := range list {
+		vote.vector(c.Vector)
+		vote.score(c.Metrics.BaseScore, c.Version)
+	}
+	return nil
+}
+
+func isAbsent(raw json.RawMessage) bool {
+	r := bytes.TrimSpace(raw)
+	return len(r) == 0 || bytes.Equal(r, []byte("null"))
 }
 
 // decodeObject unmarshals data, which must be a JSON object: encoding/json

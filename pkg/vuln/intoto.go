@@ -77,11 +77,11 @@ func parseInTotoResults(raw json.RawMessage, at string) ([]Finding, error) {
 		if strings.TrimSpace(v.ID) == "" {
 			return nil, fmt.Errorf("%s[%d]: no id (looked at id and vulnerability.id)", at, i)
 		}
-		sev, err := inTotoSeverity(v.Severity)
+		sev, from, err := inTotoSeverity(v.Severity)
 		if err != nil {
 			return nil, fmt.Errorf("%s[%d].severity: %v", at, i, err)
 		}
-		f := Finding{ID: v.ID, Severity: sev, FixUnknown: true}
+		f := Finding{ID: v.ID, Severity: sev, SeverityFrom: from, FixUnknown: true}
 		if fixed := annotatedFix(v.Annotations); fixed != "" {
 			f.Fixed, f.FixUnknown, f.FixedVersion = true, false, fixed
 		}
@@ -91,23 +91,26 @@ func parseInTotoResults(raw json.RawMessage, at string) ([]Finding, error) {
 }
 
 // inTotoSeverity judges a severity list (or a single {method, score}
-// object, as v0.1's text reads) by its worst usable entry.
-func inTotoSeverity(raw json.RawMessage) (Severity, error) {
+// object, as v0.1's text reads) by its worst usable entry: severity words,
+// and CVSS numbers and vectors rated with go-cvss (a v2 one only when no
+// other CVSS entry is usable). from names the CVSS score when it decided.
+func inTotoSeverity(raw json.RawMessage) (sev Severity, from string, err error) {
 	r := bytes.TrimSpace(raw)
 	if len(r) == 0 || bytes.Equal(r, []byte("null")) {
-		return SeverityUnknown, nil
+		return SeverityUnknown, "", nil
 	}
 	var scores []inTotoScore
 	if r[0] == '{' {
 		var one inTotoScore
 		if err := json.Unmarshal(r, &one); err != nil {
-			return "", err
+			return "", "", err
 		}
 		scores = []inTotoScore{one}
 	} else if err := json.Unmarshal(r, &scores); err != nil {
-		return "", err
+		return "", "", err
 	}
 	best := SeverityUnknown
+	var vote severityVote
 	for _, s := range scores {
 		if strings.Contains(strings.ToLower(s.Method), "epss") {
 			continue // a probability of exploitation, not a severity
@@ -116,11 +119,14 @@ func inTotoSeverity(raw json.RawMessage) (Severity, error) {
 		if !ok {
 			continue
 		}
-		if sev, ok := scoreSeverity(text); ok && sev.rank() > best.rank() {
-			best = sev
+		if w, ok := wordOrScore(s.Method, text, &vote); ok && w.rank() > best.rank() {
+			best = w
 		}
 	}
-	return best, nil
+	if c, ok := vote.result(); ok && c.severity.rank() > best.rank() {
+		return c.severity, c.String(), nil
+	}
+	return best, "", nil
 }
 
 // scalarText returns a JSON string's value or a JSON number's text.

@@ -105,29 +105,18 @@ func NormalizeSeverity(word string) (s Severity, ok bool) {
 	return SeverityUnknown, false
 }
 
-// cvssSeverity maps a CVSS v3 base score to its qualitative band.
-func cvssSeverity(score float64) Severity {
-	switch {
-	case score >= 9.0:
-		return SeverityCritical
-	case score >= 7.0:
-		return SeverityHigh
-	case score >= 4.0:
-		return SeverityMedium
-	case score > 0:
-		return SeverityLow
-	}
-	return SeverityNegligible
-}
-
-// scoreSeverity reads one in-toto severity score: a number in [0,10] or a
-// severity word. ok is false for anything else (vectors, garbage).
-func scoreSeverity(score string) (Severity, bool) {
+// wordOrScore reads one in-toto severity score: a severity word, a number
+// in [0,10] or a CVSS vector, the last two rated with go-cvss. method is the
+// entry's method, which may say the CVSS version of a bare number. ok is
+// false for anything else (EPSS probabilities, garbage, "unknown").
+func wordOrScore(method, score string, vote *severityVote) (word Severity, ok bool) {
 	score = strings.TrimSpace(score)
 	if f, err := strconv.ParseFloat(score, 64); err == nil {
-		if f >= 0 && f <= 10 {
-			return cvssSeverity(f), true
-		}
+		vote.score(&f, versionOfMethod(method))
+		return SeverityUnknown, false
+	}
+	if r, ok := ratingOfVector(score); ok {
+		vote.add(r)
 		return SeverityUnknown, false
 	}
 	s, ok := NormalizeSeverity(score)
@@ -136,6 +125,19 @@ func scoreSeverity(score string) (Severity, bool) {
 		return s, false
 	}
 	return s, ok
+}
+
+// versionOfMethod reads a CVSS version out of an in-toto severity method
+// such as "CVSS_V2" or "cvssv3.1"; "" when it names none.
+func versionOfMethod(method string) string {
+	m := strings.NewReplacer("_", "", "-", "", " ", "", ".", "").Replace(strings.ToLower(method))
+	switch {
+	case strings.Contains(m, "cvssv2"), strings.Contains(m, "cvss2"):
+		return "2.0"
+	case strings.Contains(m, "cvssv4"), strings.Contains(m, "cvss4"):
+		return "4.0"
+	}
+	return ""
 }
 
 // Scanner identifies the tool that produced a scan.
@@ -152,6 +154,10 @@ type Scanner struct {
 type Finding struct {
 	ID       string
 	Severity Severity
+	// SeverityFrom names the CVSS base score Severity was rated from (e.g.
+	// "CVSS 3.1 9.8") when the report gave no severity word; empty when the
+	// scanner's own word was used.
+	SeverityFrom string
 	// Package is the affected package name, when the document says.
 	Package string
 	// FixedVersion lists the fixed version(s), comma-separated; may be empty
@@ -159,10 +165,16 @@ type Finding struct {
 	FixedVersion string
 	// Fixed is true when the scanner reports a fix.
 	Fixed bool
-	// FixUnknown is true when the document has no fix information at all.
+	// FixUnknown is true when the document does not know whether a fix
+	// exists (no fix information, Grype's fix.state "unknown", Trivy's
+	// Status "unknown" or "under_investigation"): ignoreUnfixed keeps it.
 	FixUnknown bool
 	// Aliases are related ids (Grype's relatedVulnerabilities).
 	Aliases []string
+	// PURL is the affected package's package URL when the scanner gives
+	// one (Trivy PkgIdentifier.PURL, Grype artifact.purl): what a VEX
+	// statement's subcomponent names.
+	PURL string
 }
 
 // Scan is a parsed vulnerability report.

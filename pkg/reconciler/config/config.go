@@ -47,11 +47,20 @@ type Config struct {
 	CacheSize int
 	// Concurrency bounds parallel registry verifications within one run.
 	Concurrency int
-	// RegistryTimeout bounds one verification attempt; the run's own
+	// RegistryTimeout is the budget of one registry request, its retries
+	// and body read included (pkg/oci), never past the attempt's deadline.
+	// A run without its own timeout gets ten of them per attempt; the run's
 	// timeout bounds all attempts together.
 	RegistryTimeout time.Duration
 	// RetryBackoffMax caps the delay between attempts after a transient error.
 	RetryBackoffMax time.Duration
+	// SigstoreTUFMirror and SigstoreTUFRoot replace the public Sigstore
+	// instance's TUF repository and initial root for keyless authorities
+	// without a root of their own (sigstore.go).
+	SigstoreTUFMirror string
+	SigstoreTUFRoot   []byte
+	// VSA says whether and how verification summaries are written (vsa.go).
+	VSA VSA
 }
 
 // Default returns the configuration used when the ConfigMap is absent.
@@ -105,6 +114,12 @@ func NewConfigFromMap(data map[string]string) (*Config, error) {
 			}
 			*n.dst = p
 		}
+	}
+	if err := parseSigstore(c, data); err != nil {
+		return nil, err
+	}
+	if err := parseVSA(c, data); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

@@ -35,6 +35,7 @@ import (
 	"github.com/security-gate/security-gate/pkg/gate"
 	"github.com/security-gate/security-gate/pkg/pipelinerunresolver"
 	"github.com/security-gate/security-gate/pkg/reconciler/config"
+	"github.com/security-gate/security-gate/pkg/trustroot"
 	"github.com/security-gate/security-gate/pkg/verify"
 )
 
@@ -54,6 +55,9 @@ type Options struct {
 	NewVerifier VerifierFactory
 	// Keychain returns registry credentials; default k8schain.
 	Keychain KeychainFactory
+	// TrustRoots supplies Sigstore trust roots to the default verifier;
+	// default: one pool for the process (trustroots.go).
+	TrustRoots *trustroot.Pool
 }
 
 // Filter selects the CustomRuns of both gate kinds (customRef or customSpec).
@@ -104,8 +108,16 @@ func newImpl(ctx context.Context, cmw configmap.Watcher, opts Options) (*control
 	if r.Keychain == nil {
 		r.Keychain = K8sChain(kube, system.Namespace(), controllerServiceAccount())
 	}
+	r.SummaryKeys = SecretSummaryKeys(kube)
 	if r.NewVerifier == nil {
-		r.NewVerifier = DefaultVerifier(kube, caches, r.Clock)
+		roots := opts.TrustRoots
+		if roots == nil {
+			var err error
+			if roots, err = newTrustRoots(ctx, logger, r.Clock); err != nil {
+				logger.Errorw("no Sigstore trust roots: keyless authorities cannot decide", "error", err)
+			}
+		}
+		r.NewVerifier = defaultVerifier(kube, caches, r.Clock, roots)
 	}
 	m, err := newMetrics(nil, caches.stats)
 	if err != nil {
@@ -191,9 +203,18 @@ func K8sChain(kube kubernetes.Interface, systemNamespace, controllerSA string) K
 // DefaultVerifier builds pkg/verify verifiers sharing one cache, whose
 // secretRefs are read only in the namespace the policy kind allows.
 func DefaultVerifier(kube kubernetes.Interface, caches *cacheHolder, clk clock.PassiveClock) VerifierFactory {
+	return defaultVerifier(kube, caches, clk, nil)
+}
+
+// defaultVerifier is DefaultVerifier with the process's Sigstore trust roots.
+func defaultVerifier(kube kubernetes.Interface, caches *cacheHolder, clk clock.PassiveClock, roots *trustroot.Pool) VerifierFactory {
 	return func(ctx context.Context, req VerifierRequest) (gate.ArtifactVerifier, error) {
 		secretNS := req.SecretNamespace
 		return verify.New(req.Policy, verify.Options{
+			// One pool of Sigstore trust roots for every run (trustroots.go).
+			TrustRoots: roots,
+			PublicTUF:  req.Config.SigstoreTUF(),
+
 			Keychain: req.Keychain,
 			Timeout:  req.Config.RegistryTimeout,
 			Now:      clk.Now,

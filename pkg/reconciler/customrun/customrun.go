@@ -59,6 +59,9 @@ type Reconciler struct {
 	Enqueue func(types.NamespacedName)
 	// BaseContext outlives single reconciles; verifications run under it.
 	BaseContext context.Context
+	// SummaryKeys reads the signing Secret of verification summaries
+	// (vsa.go); nil when none may be read.
+	SummaryKeys SummaryKeyGetter
 
 	jobs    *jobs
 	metrics *metrics
@@ -188,6 +191,9 @@ func (r *Reconciler) startVerification(ctx context.Context, run *v1beta1.CustomR
 		Now:         r.Clock.Now,
 		GateTask:    run.Labels[pipeline.PipelineTaskLabelKey],
 		Concurrency: cfg.Concurrency,
+		// This run is the gate of the pipeline it judges: a recorded
+		// pipeline without any gate (swapped in, say) fails gate-order.
+		RequireGate: pr != nil,
 	})
 	budget := attemptBudget(run, now, cfg.RegistryTimeout)
 	base := r.BaseContext
@@ -202,7 +208,9 @@ func (r *Reconciler) startVerification(ctx context.Context, run *v1beta1.CustomR
 	nn := types.NamespacedName{Namespace: run.Namespace, Name: run.Name}
 	r.jobs.start(jctx, key, now, func(ctx context.Context) *gate.Report {
 		defer cancel()
-		return eng.Verify(ctx, spec, in)
+		rep := eng.Verify(ctx, spec, in)
+		r.summarize(ctx, cfg, p, kc, rep) // vsa.go: only after a pass, when configured
+		return rep
 	}, func() {
 		if r.Enqueue != nil {
 			r.Enqueue(nn)

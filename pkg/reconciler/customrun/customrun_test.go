@@ -184,7 +184,8 @@ var (
 	transientReport = &gate.Report{Verdict: gate.VerdictError, Errors: []gate.Finding{
 		{Check: gate.CheckRegistry, Subject: "registry.example.com/app", Message: "503 Service Unavailable", Transient: true},
 	}}
-	permanentErrReport = &gate.Report{Verdict: gate.VerdictError, Errors: []gate.Finding{
+	failWithTransientReport = &gate.Report{Verdict: gate.VerdictFail, Violations: failReport.Violations, Errors: transientReport.Errors}
+	permanentErrReport      = &gate.Report{Verdict: gate.VerdictError, Errors: []gate.Finding{
 		{Check: gate.CheckPolicy, Subject: "ClusterSecurityGate/strict", Message: "secret cosign-pub not found"},
 	}}
 )

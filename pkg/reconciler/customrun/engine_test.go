@@ -115,3 +115,77 @@ spec:
 		})
 	}
 }
+
+// The controller judges the pipeline Tekton recorded in the run's
+// status.pipelineSpec, not the Pipeline object its pipelineRef names: after
+// Tekton recorded a pipeline with no gate and a root step, the Pipeline is
+// swapped for a compliant, gated one. The recorded pipeline fails, among
+// others, gate-order: the controller requires its pipeline to hold a gate.
+func TestRecordedPipelineNotTheLiveOne(t *testing.T) {
+	const restricted = `
+        securityContext:
+          runAsNonRoot: true
+          allowPrivilegeEscalation: false
+          capabilities: {drop: [ALL]}
+          seccompProfile: {type: RuntimeDefault}`
+	compliant := parse.MustParseV1Pipeline(t, `
+metadata: {name: release, namespace: ci}
+spec:
+  tasks:
+  - name: gate
+    taskRef: {apiVersion: securitygate.dev/v1alpha1, kind: ClusterSecurityGate, name: strict}
+  - name: build
+    runAfter: [gate]
+    taskSpec:
+      steps:
+      - name: compile
+        image: registry.example.com/go@sha256:0000000000000000000000000000000000000000000000000000000000000000`+restricted+`
+`)
+	recorded := parse.MustParseV1Pipeline(t, `
+metadata: {name: release, namespace: ci}
+spec:
+  tasks:
+  - name: build
+    taskSpec:
+      steps:
+      - name: compile
+        image: registry.example.com/go@sha256:0000000000000000000000000000000000000000000000000000000000000000
+`)
+	for _, tc := range []struct {
+		name       string
+		recorded   *v1.Pipeline
+		wantReason string
+		wantChecks []string
+	}{
+		{name: "recorded ungated pipeline, compliant live one", recorded: recorded, wantReason: ReasonPolicyViolation,
+			wantChecks: []string{gate.CheckGateOrder, gate.CheckSecurityContext}},
+		{name: "recorded compliant pipeline", recorded: compliant, wantReason: ReasonPassed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pr := pipelineRun(t, false)
+			pr.Spec.PipelineSpec = nil
+			pr.Spec.PipelineRef = &v1.PipelineRef{Name: "release"}
+			pr.Status.PipelineSpec = tc.recorded.Spec.DeepCopy()
+			run := gateRun(t, func(r *v1beta1.CustomRun) { r.Spec.Params = nil })
+			d := test.Data{CustomRuns: []*v1beta1.CustomRun{run}, PipelineRuns: []*v1.PipelineRun{pr}, Pipelines: []*v1.Pipeline{compliant}}
+			h := newHarness(t, d, nil, defaultPolicies(), &fakeEngine{}, nil)
+			h.r.NewEngine = func(o gate.Options) Engine { return gate.New(o) }
+			got, _ := h.settle(t, 10)
+			var ef extraFields
+			_ = got.Status.DecodeExtraFields(&ef)
+			c := got.Status.GetCondition(apis.ConditionSucceeded)
+			if c == nil || c.Reason != tc.wantReason {
+				t.Fatalf("condition %+v, want %s; report %+v", c, tc.wantReason, ef.Report)
+			}
+			for _, check := range tc.wantChecks {
+				found := false
+				for _, v := range ef.Report.Violations {
+					found = found || v.Check == check
+				}
+				if !found {
+					t.Errorf("no %s violation in %+v", check, ef.Report.Violations)
+				}
+			}
+		})
+	}
+}

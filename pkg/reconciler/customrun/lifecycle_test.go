@@ -147,6 +147,9 @@ func TestEngineGetsTheRun(t *testing.T) {
 	if o.GateTask != "gate" {
 		t.Errorf("GateTask = %q, want the run's pipeline task \"gate\"", o.GateTask)
 	}
+	if !o.RequireGate || !in.Live {
+		t.Errorf("RequireGate = %v, Live = %v: want the recorded pipeline judged, and required to hold a gate", o.RequireGate, in.Live)
+	}
 	if _, ok := o.Resolver.(gate.BundlePinner); !ok {
 		t.Errorf("resolver %T does not pin bundles", o.Resolver)
 	}

@@ -13,8 +13,11 @@ import (
 	"github.com/security-gate/security-gate/pkg/gate"
 )
 
-// outcomeOf maps a report to an outcome. Anything that is not clearly a
-// pass or a violation is VerificationError: fail closed.
+// outcomeOf maps the engine's verdict (gate.Decide, the one verdict rule)
+// to an outcome; it has no rule of its own. A violation is a
+// PolicyViolation even when something else could not be decided (the
+// undecided findings stay in the report); anything else undecided, or a
+// report that contradicts itself, is VerificationError: fail closed.
 func outcomeOf(run *v1beta1.CustomRun, pr *v1.PipelineRun, rep *gate.Report, policy string) outcome {
 	subject := what(run, pr)
 	if rep == nil {
@@ -22,34 +25,37 @@ func outcomeOf(run *v1beta1.CustomRun, pr *v1.PipelineRun, rep *gate.Report, pol
 	}
 	o := outcome{Report: rep, Policy: policy}
 	s := rep.Summary
-	switch {
-	case len(rep.Errors) > 0 || rep.Verdict == gate.VerdictError:
-		o.Reason = ReasonVerificationError
-		o.Message = fmt.Sprintf("%s: %s could not be decided: %d error(s)", subject, policy, len(rep.Errors))
-		if len(rep.Errors) > 0 {
-			o.Message += ": " + rep.Errors[0].Subject + ": " + rep.Errors[0].Message
-		}
-	case rep.Verdict == gate.VerdictFail && len(rep.Violations) > 0:
+	switch gate.Decide(rep) {
+	case gate.VerdictFail:
 		o.Reason = ReasonPolicyViolation
 		o.Message = fmt.Sprintf("%s violates %s: %d violation(s), %d warning(s)", subject, policy, len(rep.Violations), len(rep.Warnings))
-	case rep.Verdict == gate.VerdictWarn && len(rep.Violations) == 0:
+		if len(rep.Errors) > 0 {
+			o.Message += fmt.Sprintf("; %d more finding(s) could not be decided", len(rep.Errors))
+		}
+	case gate.VerdictWarn:
 		o.Reason = ReasonPassedWithWarnings
 		o.Message = fmt.Sprintf("%s passed %s with %d warning(s): %d task(s), %d image(s), %d bundle(s) checked", subject, policy, len(rep.Warnings), s.Tasks, s.Images, s.Bundles)
-	case rep.Verdict == gate.VerdictPass && len(rep.Violations) == 0 && len(rep.Warnings) == 0:
+	case gate.VerdictPass:
 		o.Reason = ReasonPassed
 		o.Message = fmt.Sprintf("%s passed %s: %d task(s), %d image(s), %d bundle(s) checked", subject, policy, s.Tasks, s.Images, s.Bundles)
 	default:
 		o.Reason = ReasonVerificationError
-		o.Message = fmt.Sprintf("%s: inconsistent report from the engine (verdict %q with %d violation(s), %d warning(s)); failing closed",
-			subject, rep.Verdict, len(rep.Violations), len(rep.Warnings))
+		o.Message = fmt.Sprintf("%s: %s could not be decided: %d error(s)", subject, policy, len(rep.Errors))
+		if len(rep.Errors) > 0 {
+			o.Message += ": " + rep.Errors[0].Subject + ": " + rep.Errors[0].Message
+		} else {
+			o.Message += fmt.Sprintf(" (the report says %q with %d violation(s), %d warning(s); failing closed)", rep.Verdict, len(rep.Violations), len(rep.Warnings))
+		}
 	}
 	return o
 }
 
-// transient reports whether every error of an undecided report may go away
-// on retry (registry 5xx, timeouts, connection resets).
+// transient reports whether a report is undecided only for reasons that may
+// go away on retry (registry 5xx, timeouts, connection resets). A report
+// with a violation is decided (fail), whatever else it holds: it is never
+// retried.
 func transient(rep *gate.Report) bool {
-	if rep == nil || len(rep.Errors) == 0 {
+	if rep == nil || len(rep.Errors) == 0 || gate.Decide(rep) != gate.VerdictError {
 		return false
 	}
 	for _, e := range rep.Errors {
@@ -60,12 +66,7 @@ func transient(rep *gate.Report) bool {
 	return true
 }
 
-func verdictOf(rep *gate.Report) string {
-	if rep == nil {
-		return string(gate.VerdictError)
-	}
-	return string(rep.Verdict)
-}
+func verdictOf(rep *gate.Report) string { return string(gate.Decide(rep)) }
 
 // imagesParam reads the gate task's params: only `images` (array; a string
 // is taken as one image). Any other param is an error, so a typo such as

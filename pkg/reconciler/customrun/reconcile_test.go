@@ -129,6 +129,14 @@ func TestReconcile(t *testing.T) {
 		wantStatus: corev1.ConditionUnknown, wantReason: ReasonVerifying, wantMsg: "Could not decide yet (attempt 2)",
 		wantCalls: 2, wantRequeue: true,
 	}, {
+		// The engine says fail: the violation is decided, the undecided
+		// registry error beside it is listed but never makes it a retry.
+		name:       "violation with a transient error: fail, no retry",
+		reports:    []*gate.Report{failWithTransientReport, passReport},
+		wantStatus: corev1.ConditionFalse, wantReason: ReasonPolicyViolation, wantMsg: "1 more finding(s) could not be decided",
+		wantResults: map[string]string{ResultVerdict: "fail", ResultViolations: "2"},
+		wantCalls:   1, wantEvent: "Warning PolicyViolation",
+	}, {
 		name:       "permanent engine error",
 		reports:    []*gate.Report{permanentErrReport},
 		wantStatus: corev1.ConditionFalse, wantReason: ReasonVerificationError, wantMsg: "secret cosign-pub not found",

@@ -98,6 +98,9 @@ func run(keep bool, stateFile, cosignBin string) int {
 	if err := env.InstallGate(ctx); err != nil {
 		return failed("install config/: %v", err)
 	}
+	if err := configureSummaries(ctx, env, cosignBin); err != nil { // vexvsa.go
+		return failed("configure verification summaries: %v", err)
+	}
 	bin, err := env.BuildGateController(ctx)
 	if err != nil {
 		return failed("build the controller: %v", err)
@@ -118,7 +121,8 @@ func run(keep bool, stateFile, cosignBin string) int {
 		return failed("%v", err)
 	}
 	tPub := time.Now()
-	pub, err := publish(ctx, env, &cosignCLI{bin: cosignBin, dir: keyDir}, func(f string, a ...any) { say("  "+f, a...) })
+	team := &cosignCLI{bin: cosignBin, dir: keyDir}
+	pub, err := publish(ctx, env, team, func(f string, a ...any) { say("  "+f, a...) })
 	if err != nil {
 		return failed("publish the examples: %v", err)
 	}
@@ -130,6 +134,9 @@ func run(keep bool, stateFile, cosignBin string) int {
 		return failed("apply examples/clustersecuritygate.yaml: %v", err)
 	}
 	say("  step 2  ClusterSecurityGate demo applied (key: the one generated in step 1)")
+	if vexRunVars, err = publishVEX(ctx, env, team, pub); err != nil { // vexvsa.go: run 3
+		return failed("publish run 3 (VEX): %v", err)
+	}
 	if err := createNamespace(ctx, env); err != nil {
 		return failed("%v", err)
 	}
@@ -170,7 +177,8 @@ func run(keep bool, stateFile, cosignBin string) int {
 	if !ok {
 		return failed("the runs did not end as examples/README.md says they must (see UNEXPECTED above)")
 	}
-	say("\nDEMO OK: the compliant run passed the gate and ran; the non-compliant run was stopped by the gate.")
+	say("\nDEMO OK: the compliant run passed the gate and ran, each image with a signed verification summary;")
+	say("the non-compliant run was stopped by the gate; a signed VEX statement dropped a Critical finding, noted in the report.")
 	if keep {
 		keeping.Store(true)
 		return keepRunning(env, stateFile)

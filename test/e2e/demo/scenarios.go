@@ -30,6 +30,10 @@ type scenario struct {
 	title string
 	file  string // the PipelineRun, in examples/
 	check func(*outcome) []string
+	// vars, when set, are the placeholders to render file with (instead of
+	// what publish made), and name the PipelineRun's name.
+	vars func() map[string]string
+	name string
 }
 
 // outcome is what the demo observed for one PipelineRun.
@@ -84,6 +88,7 @@ func scenarios() []scenario {
 						p = append(p, fmt.Sprintf("TaskRun %s param verified-images = %q, want the gate's result %q", d.tr.Name, got, verified))
 					}
 				}
+				p = append(p, expectSummaries(context.Background(), o, imageOf(verified, "/demo/app@"))...) // vexvsa.go
 				return p
 			},
 		},
@@ -116,6 +121,7 @@ func scenarios() []scenario {
 				return p
 			},
 		},
+		vexScenario(), // vexvsa.go
 	}
 }
 
@@ -185,7 +191,11 @@ const bound = 3 * time.Minute
 // CustomRun decided, then the PipelineRun done, playing the kubelet for any
 // TaskRun Pod Tekton creates.
 func runScenario(ctx context.Context, env *framework.Env, pub *published, sc scenario) (*outcome, error) {
-	y, err := examples.RenderFile(sc.file, pub.vars)
+	vars := pub.vars
+	if sc.vars != nil {
+		vars = sc.vars()
+	}
+	y, err := examples.RenderFile(sc.file, vars)
 	if err != nil {
 		return nil, err
 	}
@@ -194,6 +204,9 @@ func runScenario(ctx context.Context, env *framework.Env, pub *published, sc sce
 		return nil, fmt.Errorf("examples/%s: %w", sc.file, err)
 	}
 	pr.Namespace = demoNamespace
+	if sc.name != "" {
+		pr.Name = sc.name
+	}
 	prs := env.Tekton.TektonV1().PipelineRuns(demoNamespace)
 	if _, err := prs.Create(ctx, &pr, metav1.CreateOptions{}); err != nil {
 		return nil, fmt.Errorf("create PipelineRun %s/%s: %w", demoNamespace, pr.Name, err)
@@ -329,6 +342,7 @@ func printOutcome(o *outcome) {
 		}
 	}
 
+	printNotes(o) // vexvsa.go
 	pc := o.pr.Status.GetCondition(apis.ConditionSucceeded)
 	say("  TEKTON  PipelineRun %s", o.pr.Name)
 	if pc != nil {

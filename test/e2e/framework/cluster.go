@@ -236,6 +236,10 @@ func (e *Env) startAPIServer(ctx context.Context, etcdURL string, port int) erro
 		// in an endless loop; nothing here needs the kubernetes Service.
 		"--endpoint-reconciler-type=none",
 		"--enable-priority-and-fairness=false",
+		// As on most clusters: a privileged container is a Pod the API
+		// server stores (Pod Security admission judges it, per namespace),
+		// so the suite can see what Tekton makes of a privileged step.
+		"--allow-privileged=true",
 		"--profiling=false",
 		"--v=0",
 	)

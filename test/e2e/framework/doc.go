@@ -2,8 +2,9 @@
 
 // Package framework runs a real, throw-away control plane for the e2e suite:
 // etcd, kube-apiserver, Tekton Pipelines' controller and resolvers, a loopback
-// OCI registry and the security-gate controller, each as a process (or, for
-// the registry, in-process) on free loopback ports.
+// OCI registry, the security-gate controller and, where a scenario needs it,
+// Tekton Chains, each as a process (or, for the registry, in-process) on free
+// loopback ports.
 //
 // Every process is started with its own log file and stopped by PID (SIGTERM,
 // wait, SIGKILL) when the suite ends, also when it fails; the kernel kills any

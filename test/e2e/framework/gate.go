@@ -191,6 +191,11 @@ func (e *Env) gateDeploymentEnv() ([]string, error) {
 				switch name {
 				case "SYSTEM_NAMESPACE", "PROBES_PORT", "METRICS_PROMETHEUS_PORT", "PROFILING_PORT", "HOME":
 					continue
+				case "TUF_CACHE_DIR":
+					// The Deployment's emptyDir; a process gets its own
+					// directory under the suite's.
+					out = append(out, name+"="+filepath.Join(e.Dir, "tuf-cache"))
+					continue
 				}
 				if v, ok := m["value"].(string); ok {
 					out = append(out, name+"="+v)

@@ -59,6 +59,7 @@ func (s *SecurityGateSpec) SetDefaults(context.Context) {
 	if s.SecurityContext.Level == "" {
 		s.SecurityContext.Level = LevelRestricted
 	}
+	s.Provenance.setDefaults()
 	for i := range s.Attestations {
 		v := s.Attestations[i].Vulnerabilities
 		if v == nil {

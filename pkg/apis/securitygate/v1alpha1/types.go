@@ -105,6 +105,11 @@ const (
 // +kubebuilder:validation:XValidation:rule="!has(self.images) || !has(self.images.authorities) || self.images.authorities.all(n, has(self.authorities) && self.authorities.exists(a, a.name == n))",message="images.authorities: every name must be defined in spec.authorities"
 // +kubebuilder:validation:XValidation:rule="!has(self.attestations) || (has(self.images) && has(self.images.authorities) && size(self.images.authorities) > 0) || self.attestations.all(t, has(t.authorities) && size(t.authorities) > 0)",message="attestations[]: no authority may sign the attestation; set its authorities, or images.authorities"
 // +kubebuilder:validation:XValidation:rule="!has(self.attestations) || self.attestations.all(t, !has(t.authorities) || t.authorities.all(n, has(self.authorities) && self.authorities.exists(a, a.name == n)))",message="attestations[].authorities: every name must be defined in spec.authorities"
+// +kubebuilder:validation:XValidation:rule="!has(self.attestations) || self.attestations.all(t, !has(t.vulnerabilities) || !has(t.vulnerabilities.vex) || t.vulnerabilities.vex.authorities.all(n, has(self.authorities) && self.authorities.exists(a, a.name == n)))",message="attestations[].vulnerabilities.vex.authorities: every name must be defined in spec.authorities"
+// +kubebuilder:validation:XValidation:rule="!has(self.images) || !has(self.images.acceptSummaries) || self.images.acceptSummaries.authorities.all(n, has(self.authorities) && self.authorities.exists(a, a.name == n))",message="images.acceptSummaries.authorities: every name must be defined in spec.authorities"
+// +kubebuilder:validation:XValidation:rule="!has(self.provenance) || !has(self.provenance.authorities) || self.provenance.authorities.all(n, has(self.authorities) && self.authorities.exists(a, a.name == n))",message="provenance.authorities: every name must be defined in spec.authorities"
+// +kubebuilder:validation:XValidation:rule="!has(self.provenance) || (has(self.provenance.authorities) && size(self.provenance.authorities) > 0) || (has(self.images) && has(self.images.authorities) && size(self.images.authorities) > 0)",message="provenance: no authority may sign the provenance; set provenance.authorities, or images.authorities"
+// +kubebuilder:validation:XValidation:rule="!has(self.provenance) || (has(self.provenance.trustedCode) && self.provenance.trustedCode == 'Off') || (has(self.bundles) && has(self.bundles.authorities) && size(self.bundles.authorities) > 0)",message="provenance.trustedCode: Required verifies the build task's bundle against bundles.authorities; set bundles.authorities, or trustedCode: Off"
 type SecurityGateSpec struct {
 	// Mode is Enforce (default) or Warn: violations are reported as warnings
 	// and the gate passes.
@@ -140,6 +145,11 @@ type SecurityGateSpec struct {
 	// +kubebuilder:validation:MaxItems=32
 	Attestations []AttestationPolicy `json:"attestations,omitempty"`
 
+	// Provenance judges the signed SLSA provenance (Tekton Chains) of the
+	// artifacts the run built.
+	// +optional
+	Provenance *ProvenancePolicy `json:"provenance,omitempty"`
+
 	// SecurityContext is the Pod Security Standards level every step and
 	// sidecar must meet. Unset means level restricted.
 	// +optional
@@ -150,6 +160,11 @@ type SecurityGateSpec struct {
 	// +optional
 	// +kubebuilder:default=Enforce
 	GateOrder GateOrderMode `json:"gateOrder,omitempty"`
+
+	// CustomTasks says how custom tasks (run by another controller) are
+	// judged: kinds known to run no pods stay a warning.
+	// +optional
+	CustomTasks *CustomTaskPolicy `json:"customTasks,omitempty"`
 }
 
 // Authority is a named trust anchor: exactly one of Key and Keyless.
@@ -213,6 +228,7 @@ type SecretKeyRef struct {
 //
 // +kubebuilder:validation:XValidation:rule="(has(self.issuer) && size(self.issuer) > 0) != (has(self.issuerRegExp) && size(self.issuerRegExp) > 0)",message="exactly one of issuer and issuerRegExp"
 // +kubebuilder:validation:XValidation:rule="(has(self.subject) && size(self.subject) > 0) != (has(self.subjectRegExp) && size(self.subjectRegExp) > 0)",message="exactly one of subject and subjectRegExp"
+// +kubebuilder:validation:XValidation:rule="!has(self.trustedRoot) || !has(self.tuf)",message="at most one of trustedRoot and tuf"
 type KeylessAuthority struct {
 	// Issuer is the exact OIDC issuer of the signing certificate.
 	// +optional
@@ -236,6 +252,17 @@ type KeylessAuthority struct {
 	// TrustedRoot is a Sigstore trusted_root.json to verify against offline.
 	// +optional
 	TrustedRoot *TrustedRoot `json:"trustedRoot,omitempty"`
+
+	// TUF takes the trusted root from a TUF repository: a mirror or a
+	// serialized copy (types_trustroot.go). Without tuf and trustedRoot the
+	// public Sigstore instance's root is used, through TUF.
+	// +optional
+	TUF *TUFRepository `json:"tuf,omitempty"`
+
+	// RequireSignedTimestamp demands an RFC 3161 timestamp from a timestamp
+	// authority of the trusted root on every signature, in both layouts.
+	// +optional
+	RequireSignedTimestamp bool `json:"requireSignedTimestamp,omitempty"`
 }
 
 // TrustedRoot holds a Sigstore trusted root document.
@@ -293,6 +320,10 @@ type ImagePolicy struct {
 	// +kubebuilder:validation:items:MaxLength=512
 	// +kubebuilder:validation:items:Pattern=`^([^@]*/)?[^/:@]*$`
 	Exclude []string `json:"exclude,omitempty"`
+	// AcceptSummaries accepts a fresh, trusted verification summary instead
+	// of verifying an image again (types_summaries.go).
+	// +optional
+	AcceptSummaries *AcceptSummariesPolicy `json:"acceptSummaries,omitempty"`
 }
 
 // AttestationPolicy is one attestation every verified image must carry.
@@ -344,6 +375,9 @@ type VulnerabilityPolicy struct {
 	// +optional
 	// +kubebuilder:validation:MaxItems=1024
 	Exceptions []VulnerabilityException `json:"exceptions,omitempty"`
+	// VEX trusts signed VEX statements to drop findings (types_vex.go).
+	// +optional
+	VEX *VEXPolicy `json:"vex,omitempty"`
 }
 
 // VulnerabilityException accepts one vulnerability id until it expires.

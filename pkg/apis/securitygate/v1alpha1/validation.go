@@ -90,6 +90,10 @@ func (s *SecurityGateSpec) Validate(context.Context) *apis.FieldError {
 		seen[a.Name] = i
 	}
 
+	errs = errs.Also(s.validateVEXAndSummaries(known))
+	errs = errs.Also(s.validateProvenance(known))
+	errs = errs.Also(s.CustomTasks.validate().ViaField("customTasks"))
+
 	if s.SecurityContext != nil {
 		errs = errs.Also(oneOf(string(s.SecurityContext.Level), "securityContext.level",
 			"", string(LevelPrivileged), string(LevelBaseline), string(LevelRestricted)))
@@ -161,6 +165,7 @@ func (k *KeylessAuthority) validate() *apis.FieldError {
 	errs = errs.Also(exactlyOne(k.Subject, k.SubjectRegExp, "subject", "subjectRegExp"))
 	errs = errs.Also(regexpField(k.IssuerRegExp, "issuerRegExp"))
 	errs = errs.Also(regexpField(k.SubjectRegExp, "subjectRegExp"))
+	errs = errs.Also(k.validateTrust())
 	if k.TrustedRoot != nil {
 		var doc map[string]any
 		switch {

@@ -1,0 +1,157 @@
+package customrun
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/security-gate/security-gate/pkg/apis/securitygate/v1alpha1"
+	"github.com/security-gate/security-gate/pkg/gate"
+	secoci "github.com/security-gate/security-gate/pkg/oci"
+	"github.com/security-gate/security-gate/pkg/reconciler/config"
+	"github.com/security-gate/security-gate/pkg/version"
+	"github.com/security-gate/security-gate/pkg/vsa"
+)
+
+// Keys of the signing Secret, as `cosign generate-key-pair k8s://…` writes
+// them.
+const (
+	secretKeyPrivate  = "cosign.key"
+	secretKeyPassword = "cosign.password"
+)
+
+// SummaryKeyGetter reads the Secret named by vsa-signing-secret in the
+// controller's namespace: its data and resourceVersion.
+type SummaryKeyGetter func(ctx context.Context, namespace, name string) (map[string][]byte, string, error)
+
+// SecretSummaryKeys reads the signing Secret with one GET (the controller
+// may get, never list, Secrets).
+func SecretSummaryKeys(kube kubernetes.Interface) SummaryKeyGetter {
+	return func(ctx context.Context, ns, name string) (map[string][]byte, string, error) {
+		s, err := kube.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return nil, "", err
+		}
+		return s.Data, s.ResourceVersion, nil
+	}
+}
+
+// signers keeps the signer of the current Secret version: decrypting a
+// cosign key is deliberately slow, and the key rarely changes.
+var signers struct {
+	mu      sync.Mutex
+	version string
+	signer  *vsa.Signer
+}
+
+// summaryError is why no summary could be written.
+type summaryError struct {
+	msg       string
+	transient bool
+}
+
+// signer returns the summary signer from the Secret cfg names.
+func (r *Reconciler) signer(ctx context.Context, cfg *config.Config) (*vsa.Signer, *summaryError) {
+	where := fmt.Sprintf("secret %s/%s (config-security-gate %s)", r.SystemNamespace, cfg.VSA.SigningSecret, config.KeyVSASigningSecret)
+	if r.SummaryKeys == nil {
+		return nil, &summaryError{msg: where + ": the controller cannot read Secrets"}
+	}
+	data, rv, err := r.SummaryKeys(ctx, r.SystemNamespace, cfg.VSA.SigningSecret)
+	if err != nil {
+		return nil, &summaryError{msg: fmt.Sprintf("reading %s: %v", where, err), transient: !apierrors.IsNotFound(err) && !apierrors.IsForbidden(err)}
+	}
+	key := r.SystemNamespace + "/" + cfg.VSA.SigningSecret + "@" + rv
+	signers.mu.Lock()
+	defer signers.mu.Unlock()
+	if signers.signer != nil && signers.version == key {
+		return signers.signer, nil
+	}
+	pem, ok := data[secretKeyPrivate]
+	if !ok {
+		return nil, &summaryError{msg: fmt.Sprintf("%s has no key %q (the private key, as cosign generate-key-pair k8s://… writes it)", where, secretKeyPrivate)}
+	}
+	s, err := vsa.LoadSigner(pem, data[secretKeyPassword])
+	if err != nil {
+		return nil, &summaryError{msg: fmt.Sprintf("%s %s: %v", where, secretKeyPrivate, err)}
+	}
+	signers.version, signers.signer = key, s
+	return s, nil
+}
+
+// summarize writes the verification summaries of a pass when
+// config-security-gate names a signing Secret, with the run's registry
+// credentials (then the controller's). An inline policy gets none: a
+// summary names a policy a later gate can trust, and an inline one is the
+// pipeline author's. Failing to write one that was asked for is an error
+// finding: the attempt could not decide, and is retried when transient.
+func (r *Reconciler) summarize(ctx context.Context, cfg *config.Config, p *policy, kc authn.Keychain, rep *gate.Report) {
+	if cfg.VSA.SigningSecret == "" || rep == nil {
+		return
+	}
+	if v := gate.Decide(rep); (v != gate.VerdictPass && v != gate.VerdictWarn) || len(rep.VerifiedImages) == 0 {
+		return
+	}
+	fail := func(e *summaryError) {
+		rep.Errors = append(rep.Errors, gate.Finding{Check: gate.CheckVerificationSummary, Subject: p.Name, Severity: gate.SeverityError,
+			Transient: e.transient, Message: "could not decide: verification summaries cannot be written: " + e.msg})
+		rep.Verdict = gate.Decide(rep)
+	}
+	ref, ok := policyRefOf(p.Name)
+	if !ok {
+		rep.Notes = append(rep.Notes, gate.Note{Check: gate.CheckVerificationSummary, Subject: p.Name,
+			Message: "no verification summary written: the policy is inline (customSpec), and a summary must name a policy a later gate can trust"})
+		gate.SortNotes(rep.Notes)
+		return
+	}
+	digest, err := vsa.SpecDigest(p.Spec)
+	if err != nil {
+		fail(&summaryError{msg: err.Error()})
+		return
+	}
+	ref.Digest = digest
+	s, serr := r.signer(ctx, cfg)
+	if serr != nil {
+		fail(serr)
+		return
+	}
+	layout := cfg.VSA.Layout
+	if layout == "" {
+		layout = config.DefaultVSALayout
+	}
+	layouts, err := vsa.ParseLayouts(layout)
+	if err != nil {
+		fail(&summaryError{msg: err.Error()})
+		return
+	}
+	verifierID := cfg.VSA.VerifierID
+	if verifierID == "" {
+		verifierID = vsa.DefaultVerifierID
+	}
+	w := &vsa.Writer{Signer: s, Layouts: layouts, Now: r.Clock.Now, Options: func(ctx context.Context) []remote.Option {
+		return []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc), remote.WithTransport(secoci.SharedTransport())}
+	}}
+	vsa.Summarize(ctx, w, rep, vsa.Pass{
+		Policy: ref, Mode: p.Spec.Mode, VerifierID: verifierID, Version: version.String(),
+		Now: r.Clock.Now(), Transient: secoci.IsTransient,
+	})
+}
+
+// policyRefOf reads a policy's name as selectPolicy writes it: kind/name
+// or kind/namespace/name. An inline policy has none.
+func policyRefOf(name string) (vsa.PolicyRef, bool) {
+	parts := strings.Split(name, "/")
+	switch {
+	case len(parts) == 2 && parts[0] == v1alpha1.KindClusterSecurityGate:
+		return vsa.PolicyRef{Kind: parts[0], Name: parts[1]}, true
+	case len(parts) == 3 && parts[0] == v1alpha1.KindSecurityGate:
+		return vsa.PolicyRef{Kind: parts[0], Namespace: parts[1], Name: parts[2]}, true
+	}
+	return vsa.PolicyRef{}, false
+}
