@@ -21,10 +21,18 @@ build:
 ## test: every suite, fast ones first (unit incl. codegen staleness, integration, kyverno, e2e).
 test: test-unit test-integration test-kyverno test-e2e
 
-## test-unit: `go test ./...` without tags; under five minutes.
-test-unit:
+## test-unit: vet, lint, and `go test ./...` without tags; under five minutes.
+test-unit: lint
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+
+## lint: golangci-lint (pinned in hack/tools/lint, built on first use) with .golangci.yml.
+lint:
+	hack/lint.sh
+
+## fuzz: every fuzz test, FUZZTIME each (default 30s).
+fuzz:
+	hack/fuzz.sh $(FUZZTIME)
 
 ## test-codegen: generated code and CRDs match the types.
 test-codegen:
@@ -48,8 +56,8 @@ tools:
 e2e-tools:
 	hack/e2e-tools.sh
 
-## bench: the benchmark of issue 3 (cold CLI, warm in-process, cosign CLI loop).
-bench:
+## bench: the performance figures and targets (CLI vs cosign, 400 images, controller decisions/s).
+bench: e2e-tools
 	hack/bench.sh
 
 ## demo: a local control plane, the gate, a compliant and a non-compliant run.

@@ -39,7 +39,7 @@ const (
 func digestOf(s string) string {
 	var b strings.Builder
 	for b.Len() < 64 {
-		b.WriteString(fmt.Sprintf("%x", s))
+		fmt.Fprintf(&b, "%x", s)
 	}
 	return "sha256:" + b.String()[:64]
 }
@@ -281,7 +281,7 @@ func (s signedOnly) VerifyBundle(_ context.Context, d string) ([]gate.Finding, e
 	if s[d] {
 		return nil, nil
 	}
-	return []gate.Finding{{Check: gate.CheckBundleSignature, Subject: d, Severity: gate.SeverityViolation,
+	return []gate.Finding{{Check: gate.CheckBundleSignature, Subject: gate.ImageSubject(d), Severity: gate.SeverityViolation,
 		Message: "no signature by team-key (fake registry)"}}, nil
 }
 
@@ -289,7 +289,7 @@ func (s signedOnly) VerifyImage(_ context.Context, im gate.ImageTarget) (gate.Im
 	if s[im.Digest] {
 		return gate.ImageResult{Verified: true}, nil
 	}
-	return gate.ImageResult{Findings: []gate.Finding{{Check: gate.CheckImageSignature, Subject: im.Ref,
+	return gate.ImageResult{Findings: []gate.Finding{{Check: gate.CheckImageSignature, Subject: gate.ImageSubject(im.Ref),
 		Severity: gate.SeverityViolation, Message: "no signature by team-key (fake registry)"}}}, nil
 }
 
@@ -382,7 +382,7 @@ func TestExamplesAgainstTheGate(t *testing.T) {
 			for _, w := range tc.violations {
 				ok := false
 				for i, f := range rep.Violations {
-					if f.Check == w.check && strings.Contains(f.Subject, w.subject) {
+					if f.Check == w.check && strings.Contains(f.Subject.String(), w.subject) {
 						ok, matched[i] = true, true
 					}
 				}

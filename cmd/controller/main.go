@@ -14,7 +14,6 @@ import (
 	"log"
 
 	corev1 "k8s.io/api/core/v1"
-	filteredinformerfactory "knative.dev/pkg/client/injection/kube/informers/factory/filtered"
 	"knative.dev/pkg/injection"
 	"knative.dev/pkg/injection/sharedmain"
 	"knative.dev/pkg/signals"
@@ -35,12 +34,5 @@ func main() {
 	if *disableHA {
 		ctx = sharedmain.WithHADisabled(ctx)
 	}
-	// pkg/gate links Tekton's pipelinerun/resources, whose imports register
-	// knative's filtered pod informer (init); without selectors in the
-	// context sharedmain panics ("Unable to fetch labelkey from context").
-	// An empty list creates no informer, so no pod permission is needed.
-	ctx = filteredinformerfactory.WithSelectors(ctx)
-
-	injection.Default = allowlisted{injection.Default}
 	sharedmain.MainWithConfig(ctx, customrun.ControllerName, cfg, customrun.NewController(customrun.Options{}))
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -13,6 +11,7 @@ import (
 	sgversioned "github.com/security-gate/security-gate/pkg/client/clientset/versioned"
 	"github.com/security-gate/security-gate/pkg/gate"
 	"github.com/security-gate/security-gate/pkg/pipelinerunresolver"
+	"github.com/security-gate/security-gate/pkg/policyload"
 	"github.com/security-gate/security-gate/pkg/verify"
 )
 
@@ -79,58 +78,22 @@ func (l *lazyCluster) get() (*clusterConn, error) {
 	return l.c, l.err
 }
 
-// loadClusterPolicy reads --policy-name, a ClusterSecurityGate, and defaults
-// and validates it as the controller does. Its key.secretRefs resolve in
-// --controller-namespace, like the controller's for a ClusterSecurityGate.
-// Every failure is "could not decide": the policy is not guessed.
+// loadClusterPolicy reads --policy-name, a ClusterSecurityGate, through
+// pkg/policyload exactly as the controller does: defaulted, validated, its
+// key.secretRefs read in --controller-namespace (the controller's namespace
+// for a ClusterSecurityGate). Every failure is "could not decide": the
+// policy is not guessed.
 func loadClusterPolicy(ctx context.Context, o *verifyOptions, cl *lazyCluster) (*v1alpha1.Policy, verify.SecretKeysFunc, []gate.Finding) {
-	name := o.policyName
-	subject := policySubject(o)
-	fail := func(transient bool, format string, args ...any) (*v1alpha1.Policy, verify.SecretKeysFunc, []gate.Finding) {
-		return nil, nil, []gate.Finding{{Check: gate.CheckPolicy, Subject: subject, Message: fmt.Sprintf(format, args...), Transient: transient}}
-	}
+	subject := gate.TextSubject(policySubject(o))
 	c, err := cl.get()
 	if err != nil {
-		return fail(false, "cannot read ClusterSecurityGate %q: %v", name, err)
+		return nil, nil, []gate.Finding{{Check: gate.CheckPolicy, Subject: subject, Message: fmt.Sprintf("cannot read ClusterSecurityGate %q: %v", o.policyName, err)}}
 	}
-	g, err := c.policies.SecuritygateV1alpha1().ClusterSecurityGates().Get(ctx, name, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		return fail(false, "ClusterSecurityGate %q not found in the cluster: create it, or name an existing one with --policy-name", name)
-	case apierrors.IsForbidden(err):
-		return fail(false, "reading ClusterSecurityGate %q is forbidden: the service account needs get on clustersecuritygates.securitygate.dev: %v", name, err)
-	case err != nil:
-		return fail(true, "reading ClusterSecurityGate %q: %v", name, err)
+	p, err := policyload.ClusterSecurityGate(ctx, policyload.Clientset{Client: c.policies}, o.policyName, o.controllerNamespace)
+	if err != nil {
+		return nil, nil, policyFindings(subject, err)
 	}
-	spec := g.Spec.DeepCopy()
-	spec.SetDefaults(ctx)
-	if fe := spec.Validate(ctx); fe != nil {
-		return nil, nil, fieldFindings(gate.CheckPolicy, subject,
-			fmt.Errorf("%s/%s is invalid:\n%v", v1alpha1.KindClusterSecurityGate, name, fe.ViaField("spec")))
-	}
-	p := &v1alpha1.Policy{Kind: v1alpha1.KindClusterSecurityGate, ObjectMeta: *g.ObjectMeta.DeepCopy(), Spec: *spec}
-	return p, secretKeys(c.secrets, o.controllerNamespace), nil
-}
-
-// secretKeys reads key.secretRef Secrets in namespace ns only, as the
-// controller does for a ClusterSecurityGate (its own namespace). Errors do
-// not repeat the policy: verify.New's caller names it.
-func secretKeys(secrets corev1client.SecretsGetter, ns string) verify.SecretKeysFunc {
-	return func(ctx context.Context, ref v1alpha1.SecretKeyRef) ([]byte, error) {
-		s, err := secrets.Secrets(ns).Get(ctx, ref.Name, metav1.GetOptions{})
-		switch {
-		case apierrors.IsForbidden(err):
-			return nil, fmt.Errorf("reading secret %s/%s is forbidden: the service account needs get on secrets in namespace %s (--controller-namespace): %w",
-				ns, ref.Name, ns, err)
-		case err != nil:
-			return nil, fmt.Errorf("reading secret %s/%s (--controller-namespace %s): %w", ns, ref.Name, ns, err)
-		}
-		v, ok := s.Data[ref.Key]
-		if !ok {
-			return nil, fmt.Errorf("secret %s/%s has no key %q", ns, ref.Name, ref.Key)
-		}
-		return v, nil
-	}
+	return &p.Policy, policyload.SecretKeys(c.secrets, p), nil
 }
 
 // policySubject names the policy in findings: its file, or the object.

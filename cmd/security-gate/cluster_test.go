@@ -152,7 +152,7 @@ spec: {}
 			wantText: []string{"clustersecuritygate/strict", `ClusterSecurityGate \"strict\" not found`}},
 		{name: "invalid", cluster: fakeCluster{policies: []runtime.Object{invalid}},
 			args: []string{"--policy-name", "invalid", "-f", compliant}, wantCode: 2, wantVerdict: gate.VerdictError, wantCheck: gate.CheckPolicy,
-			wantText: []string{"ClusterSecurityGate/invalid is invalid", "spec.mode", "spec.images.authorities[0]"}},
+			wantText: []string{"invalid policy: ClusterSecurityGate/invalid: invalid value", "spec.mode", "spec.images.authorities[0]"}},
 		{name: "forbidden", cluster: fakeCluster{policyErr: apierrors.NewForbidden(gr, "static", errors.New("RBAC: access denied"))},
 			args: []string{"--policy-name", "static", "-f", compliant}, wantCode: 2, wantVerdict: gate.VerdictError, wantCheck: gate.CheckPolicy,
 			wantText: []string{"forbidden", "get on clustersecuritygates.securitygate.dev"}},

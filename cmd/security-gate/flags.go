@@ -9,27 +9,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/security-gate/security-gate/pkg/defaults"
 	"github.com/security-gate/security-gate/pkg/output"
 )
 
-// Defaults of `verify`.
-const (
-	// defaultTimeout bounds the whole run: a registry or cluster that stalls
-	// is "could not decide" (exit 2) within it, never a hang.
-	defaultTimeout     = 2 * time.Minute
-	defaultConcurrency = 8
-	// requestTimeout is the budget of one registry request, all its retries
-	// included; registryTimeout shrinks it for short --timeouts.
-	requestTimeout = 30 * time.Second
-)
-
 // registryTimeout is the budget of one registry request in a run bounded by
-// runTimeout: requestTimeout, but at most a quarter of the run, so a
+// runTimeout: defaults.RegistryTimeout, but at most a quarter of the run, so a
 // request that stalls is reported as the registry's fault (naming the
 // request) while the run still has time to say so, instead of every request
 // waiting out the whole run.
 func registryTimeout(runTimeout time.Duration) time.Duration {
-	return min(requestTimeout, runTimeout/4)
+	return min(defaults.RegistryTimeout, runTimeout/4)
 }
 
 // stringList is a repeatable flag.
@@ -57,7 +47,7 @@ type verifyOptions struct {
 	concurrency int
 	color       string // auto, always, never
 
-	// --pipelinerun mode (issue 6): read the run from the cluster.
+	// --pipelinerun mode: read the run from the cluster.
 	pipelineRun string
 	namespace   string
 	kubeconfig  string
@@ -80,6 +70,10 @@ type verifyOptions struct {
 	// taskRun: verify the PipelineRun this TaskRun belongs to (the catalog
 	// Task's own run), found through its ownerReference (taskrun.go).
 	taskRun string
+
+	// provenance: judge each image's provenance with spec.provenance, and
+	// refuse a policy without it (provenance.go).
+	provenance bool
 }
 
 // defaultControllerNamespace is where config/ installs the controller.
@@ -131,6 +125,17 @@ Flags:
       --image REF            an extra image to verify with the images and
                              attestations rules, e.g. what a build pushed;
                              repeatable; the same as an IMAGE argument
+      --provenance           judge each image's signed SLSA provenance (as
+                             Tekton Chains writes it) with the policy's
+                             spec.provenance rules; refused (exit 2) when the
+                             policy has none. Offline there is no run to bind
+                             it to (a note says so); with --pipelinerun or
+                             --taskrun each image is traced to the TaskRun
+                             of the run that built it, and the command waits
+                             (at most 3/4 of --timeout, watching the run's
+                             TaskRuns) until Chains has signed it. With
+                             spec.provenance this happens with or without
+                             the flag
   -o, --output FORMAT        text (default), json, junit or sarif
       --gate-task NAME       the pipeline task that is the gate, when it is
                              not a securitygate.dev custom task (e.g. the
@@ -219,6 +224,9 @@ Examples:
   # Read objects from stdin and print a JSON report for scripts
   kubectl get pipelinerun release-42 -o yaml | security-gate verify --policy policy.yaml -f - -o json
 
+  # An image a build pushed, on its Chains provenance (spec.provenance), offline
+  security-gate verify --policy release.yaml --provenance --image registry.example.com/app@sha256:<digest>
+
   # Also verify the image a build pushed, reproducibly (arguments are images)
   security-gate verify --policy policy.yaml -f pipeline.yaml --now 2026-01-31T00:00:00Z \
     -- registry.example.com/app@sha256:<digest>
@@ -266,8 +274,8 @@ func verifyFlagSet(o *verifyOptions) (fs *flag.FlagSet, format, now *string) {
 	fs.StringVar(format, "o", string(output.FormatText), "")
 	fs.StringVar(&o.gateTask, "gate-task", "", "")
 	fs.StringVar(now, "now", "", "")
-	fs.DurationVar(&o.timeout, "timeout", defaultTimeout, "")
-	fs.IntVar(&o.concurrency, "concurrency", defaultConcurrency, "")
+	fs.DurationVar(&o.timeout, "timeout", defaults.RunTimeout, "")
+	fs.IntVar(&o.concurrency, "concurrency", defaults.Concurrency, "")
 	fs.StringVar(&o.color, "color", "auto", "")
 	fs.StringVar(&o.pipelineRun, "pipelinerun", "", "")
 	fs.StringVar(&o.namespace, "namespace", "", "")
@@ -278,6 +286,7 @@ func verifyFlagSet(o *verifyOptions) (fs *flag.FlagSet, format, now *string) {
 	o.vsa.addFlags(fs)
 	o.tuf.addFlags(fs)
 	fs.StringVar(&o.taskRun, "taskrun", "", "")
+	fs.BoolVar(&o.provenance, "provenance", false, "")
 	return fs, format, now
 }
 
@@ -437,6 +446,9 @@ func (o *verifyOptions) check(set map[string]bool, positional []string, format, 
 	}
 	if len(o.files) == 0 && len(o.images) == 0 {
 		return usagef("nothing to verify: give -f FILE|DIR|-, an image (--image REF or an argument) or --pipelinerun NAME")
+	}
+	if o.provenance && len(o.images) == 0 {
+		return usagef("--provenance judges the provenance of images: give them with --image REF or as arguments")
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/security-gate/security-gate/pkg/gate"
 	"github.com/security-gate/security-gate/pkg/pipelinerunresolver"
+	"github.com/security-gate/security-gate/pkg/transient"
 )
 
 // loadPipelineRun reads --pipelinerun from the cluster and returns what the
@@ -15,7 +16,7 @@ import (
 // Tekton completed for this run (bundles pinned at the digest Tekton read).
 // Namespace: --namespace, else the kubeconfig context's or the pod's.
 func loadPipelineRun(ctx context.Context, o *verifyOptions, cl *lazyCluster) (gate.Input, gate.Resolver, []gate.Finding) {
-	subject := "pipelinerun/" + o.pipelineRun
+	subject := gate.ObjectSubject("pipelinerun", "", o.pipelineRun)
 	fail := func(format string, args ...any) (gate.Input, gate.Resolver, []gate.Finding) {
 		return gate.Input{}, nil, []gate.Finding{{Check: gate.CheckInput, Subject: subject, Message: fmt.Sprintf(format, args...)}}
 	}
@@ -29,15 +30,17 @@ func loadPipelineRun(ctx context.Context, o *verifyOptions, cl *lazyCluster) (ga
 			return fail("cannot tell the namespace; give --namespace: %v", c.namespaceErr)
 		}
 	}
-	subject = "pipelinerun/" + ns + "/" + o.pipelineRun
+	subject = gate.ObjectSubject("pipelinerun", ns, o.pipelineRun)
 	in, res, err := pipelinerunresolver.ForPipelineRun(ctx, c.tekton, ns, o.pipelineRun, o.images)
 	switch {
-	case errors.Is(err, pipelinerunresolver.ErrNotResolvedYet), errors.Is(err, pipelinerunresolver.ErrPipelineSpecPending):
+	case errors.Is(err, pipelinerunresolver.ErrPipelineSpecPending):
 		_, _, fs := fail("Tekton has not finished resolving the run yet; retry: %v", err)
-		fs[0].Transient = true
+		fs[0].Transient = transient.Is(err)
 		return gate.Input{}, nil, fs
 	case err != nil:
-		return fail("cannot read the run: %v", err)
+		_, _, fs := fail("cannot read the run: %v", err)
+		fs[0].Transient = transient.Is(err)
+		return gate.Input{}, nil, fs
 	}
 	return in, res, nil
 }

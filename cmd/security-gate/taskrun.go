@@ -11,13 +11,14 @@ import (
 
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
-	presources "github.com/tektoncd/pipeline/pkg/reconciler/pipelinerun/resources"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"knative.dev/pkg/kmeta"
 
 	"github.com/security-gate/security-gate/pkg/gate"
 	"github.com/security-gate/security-gate/pkg/pipelinerunresolver"
+	"github.com/security-gate/security-gate/pkg/transient"
 )
 
 // --taskrun is how the catalog Task finds the run it must verify. The name
@@ -25,7 +26,7 @@ import (
 // TaskRun object itself; from there the run is found the way Tekton's own
 // controllers relate them: the TaskRun's controller ownerReference names
 // the PipelineRun, its UID must match, and the pipeline task is the one
-// whose TaskRun name (Tekton's GetTaskRunName) is this TaskRun's. Nothing
+// whose TaskRun name (as Tekton names it, taskRunName) is this TaskRun's. Nothing
 // is taken from labels, annotations or the pod's environment, all of which
 // a pipeline author can set through the PipelineRun's taskRunSpecs.
 
@@ -81,14 +82,14 @@ func untrustedEnvironment(o *verifyOptions, environ []string) []gate.Finding {
 		for _, p := range trustEnvPrefixes {
 			bad = bad || strings.HasPrefix(name, p)
 		}
-		if bad && !(name == "KUBECONFIG" && o.kubeconfig != "") {
+		if bad && (name != "KUBECONFIG" || o.kubeconfig == "") {
 			names = append(names, name)
 		}
 	}
 	sort.Strings(names)
 	var fs []gate.Finding
 	for _, n := range names {
-		fs = append(fs, gate.Finding{Check: gate.CheckInput, Subject: "taskrun/" + o.taskRun,
+		fs = append(fs, gate.Finding{Check: gate.CheckInput, Subject: gate.ObjectSubject("taskrun", "", o.taskRun),
 			Message: fmt.Sprintf("environment variable %s is set in the step: it could change which cluster, certificates or signatures the gate trusts "+
 				"(a pipeline can set it through taskRunSpecs[].podTemplate.env or a default pod template); the catalog Task refuses to decide with it set", n)})
 	}
@@ -99,7 +100,7 @@ func untrustedEnvironment(o *verifyOptions, environ []string) []gate.Finding {
 // returns what the engine needs to verify it, and the name of the pipeline
 // task that is the gate (the one running this TaskRun).
 func loadTaskRun(ctx context.Context, o *verifyOptions, cl *lazyCluster) (gate.Input, gate.Resolver, string, []gate.Finding) {
-	subject := "taskrun/" + o.taskRun
+	subject := gate.ObjectSubject("taskrun", "", o.taskRun)
 	fail := func(transient bool, format string, args ...any) (gate.Input, gate.Resolver, string, []gate.Finding) {
 		return gate.Input{}, nil, "", []gate.Finding{{Check: gate.CheckInput, Subject: subject, Message: fmt.Sprintf(format, args...), Transient: transient}}
 	}
@@ -116,7 +117,7 @@ func loadTaskRun(ctx context.Context, o *verifyOptions, cl *lazyCluster) (gate.I
 			return fail(false, "cannot tell the namespace; give --namespace: %v", c.namespaceErr)
 		}
 	}
-	subject = "taskrun/" + ns + "/" + o.taskRun
+	subject = gate.ObjectSubject("taskrun", ns, o.taskRun)
 	// The clientset behind the Source: TaskRuns are read once, by name, so
 	// no lister or informer is needed.
 	clients, ok := c.tekton.(*pipelinerunresolver.Clients)
@@ -177,7 +178,7 @@ func waitOwnRun(ctx context.Context, src pipelinerunresolver.Source, ns, name st
 		case apierrors.IsNotFound(err):
 			return gate.Input{}, nil, nil, []gate.Finding{{Check: gate.CheckInput, Message: fmt.Sprintf("the PipelineRun is gone: %v", err)}}
 		case !pending:
-			return gate.Input{}, nil, nil, []gate.Finding{{Check: gate.CheckInput, Message: fmt.Sprintf("cannot read the run: %v", err), Transient: true}}
+			return gate.Input{}, nil, nil, []gate.Finding{{Check: gate.CheckInput, Message: fmt.Sprintf("cannot read the run: %v", err), Transient: transient.Is(err)}}
 		}
 		t := time.NewTimer(ownRunInterval)
 		select {
@@ -209,7 +210,7 @@ func pipelineTaskOf(pr *v1.PipelineRun, trName string) (string, error) {
 	var match []string
 	for _, list := range [][]v1.PipelineTask{spec.Tasks, spec.Finally} {
 		for _, pt := range list {
-			if presources.GetTaskRunName(pr.Status.ChildReferences, pt.Name, pr.Name) == trName {
+			if taskRunName(pr.Status.ChildReferences, pt.Name, pr.Name) == trName {
 				match = append(match, pt.Name)
 			}
 		}
@@ -219,6 +220,20 @@ func pipelineTaskOf(pr *v1.PipelineRun, trName string) (string, error) {
 			pr.Namespace, pr.Name, trName, len(match), match)
 	}
 	return match[0], nil
+}
+
+// taskRunName is the name of pipeline task ptName's TaskRun in run prName,
+// as Tekton's PipelineRun reconciler names it: the child reference Tekton
+// recorded for the task, or the name it derives for a TaskRun not created
+// yet. (Tekton keeps this in a reconciler package the CLI does not link;
+// taskrun_test.go compares the two.)
+func taskRunName(children []v1.ChildStatusReference, ptName, prName string) string {
+	for _, c := range children {
+		if c.Kind == pipeline.TaskRunControllerName && c.PipelineTaskName == ptName {
+			return c.Name
+		}
+	}
+	return kmeta.ChildName(prName, "-"+ptName)
 }
 
 func apiGroup(apiVersion string) string {

@@ -13,6 +13,7 @@ import (
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	fakepipeline "github.com/tektoncd/pipeline/pkg/client/clientset/versioned/fake"
 	fakeresolution "github.com/tektoncd/pipeline/pkg/client/resolution/clientset/versioned/fake"
+	presources "github.com/tektoncd/pipeline/pkg/reconciler/pipelinerun/resources"
 	tresources "github.com/tektoncd/pipeline/pkg/reconciler/taskrun/resources"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -90,7 +91,7 @@ func childTaskRun(pr *v1.PipelineRun, ptName string, labels map[string]string) *
 		}
 	}
 	return &v1.TaskRun{ObjectMeta: metav1.ObjectMeta{
-		Name: kmeta.ChildName(pr.Name, "-"+ptName), Namespace: pr.Namespace, UID: types.UID(pr.UID + "-" + types.UID(ptName)),
+		Name: kmeta.ChildName(pr.Name, "-"+ptName), Namespace: pr.Namespace, UID: pr.UID + "-" + types.UID(ptName),
 		Labels:          l,
 		OwnerReferences: []metav1.OwnerReference{*kmeta.NewControllerRef(pr)},
 	}}
@@ -185,7 +186,7 @@ func TestVerifyTaskRun(t *testing.T) {
 			all := append(append([]gate.Finding{}, r.Violations...), r.Errors...)
 			found := false
 			for _, f := range all {
-				found = found || f.Check == tt.wantCheck && strings.Contains(f.Subject+" "+f.Message, tt.wantText)
+				found = found || f.Check == tt.wantCheck && strings.Contains(f.Subject.String()+" "+f.Message, tt.wantText)
 			}
 			if !found {
 				t.Errorf("no %s finding mentioning %q: %+v", tt.wantCheck, tt.wantText, all)
@@ -358,5 +359,23 @@ func TestCatalogTaskArgsTaskRun(t *testing.T) {
 				t.Errorf("verdict result %q, want %q", got, tt.wantVerdict)
 			}
 		})
+	}
+}
+
+// TestTaskRunNameIsTektons holds taskRunName to Tekton's GetTaskRunName,
+// which the CLI does not link (it sits in a reconciler package).
+func TestTaskRunNameIsTektons(t *testing.T) {
+	children := []v1.ChildStatusReference{
+		{TypeMeta: runtime.TypeMeta{Kind: pipeline.TaskRunControllerName}, Name: "recorded-build", PipelineTaskName: "build"},
+		{TypeMeta: runtime.TypeMeta{Kind: pipeline.CustomRunControllerName}, Name: "recorded-gate", PipelineTaskName: "gate"},
+	}
+	long := strings.Repeat("x", 70)
+	for _, tc := range []struct{ task, run string }{
+		{"build", "release-1"}, {"gate", "release-1"}, {"test", "release-1"}, {"test", long}, {long, "r"},
+	} {
+		got := taskRunName(children, tc.task, tc.run)
+		if want := presources.GetTaskRunName(children, tc.task, tc.run); got != want {
+			t.Errorf("taskRunName(%q, %q) = %q, Tekton's GetTaskRunName = %q", tc.task, tc.run, got, want)
+		}
 	}
 }

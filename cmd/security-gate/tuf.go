@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/security-gate/security-gate/pkg/apis/securitygate/v1alpha1"
+	"github.com/security-gate/security-gate/pkg/defaults"
 	"github.com/security-gate/security-gate/pkg/trustroot"
 	"github.com/security-gate/security-gate/pkg/version"
 )
@@ -74,7 +75,7 @@ func runTUF(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&rootFile, "root", "", "")
 	fs.StringVar(&out, "output", "", "")
 	fs.StringVar(&out, "o", "", "")
-	fs.DurationVar(&timeout, "timeout", defaultTimeout, "")
+	fs.DurationVar(&timeout, "timeout", defaults.RunTimeout, "")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, tufHelp)
@@ -114,7 +115,7 @@ func serializeTUF(mirror, rootFile string, timeout time.Duration) (string, error
 	if err != nil {
 		return "", err
 	}
-	defer p.Close()
+	defer func() { _ = p.Close() }()
 	src := trustroot.Source{Mirror: mirror}
 	if rootFile != "" {
 		if src.Root, err = os.ReadFile(rootFile); err != nil {

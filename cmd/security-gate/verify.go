@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/security-gate/security-gate/pkg/gate"
 	"github.com/security-gate/security-gate/pkg/manifest"
 	"github.com/security-gate/security-gate/pkg/output"
+	"github.com/security-gate/security-gate/pkg/transient"
 	"github.com/security-gate/security-gate/pkg/verify"
 	"github.com/security-gate/security-gate/pkg/version"
 )
@@ -34,7 +34,7 @@ func runVerify(args []string, stdin io.Reader, stdout, stderr io.Writer, e env) 
 		if o != nil && o.resultsDir != "" {
 			// The pipeline reads the results, not this log: say there why
 			// nothing was verified.
-			rep := undecided(gate.Finding{Check: gate.CheckInput, Subject: "security-gate verify", Message: "usage: " + err.Error()})
+			rep := undecided(gate.Finding{Check: gate.CheckInput, Subject: gate.TextSubject("security-gate verify"), Message: "usage: " + err.Error()})
 			if werr := writeResults(o.resultsDir, rep, stderr); werr != nil {
 				fmt.Fprintf(stderr, "security-gate verify: %v\n", werr)
 			}
@@ -122,17 +122,20 @@ func verifyDocs(ctx context.Context, o *verifyOptions, stdin io.Reader, e env, d
 			return undecided(fails...)
 		}
 		if fe := policy.Spec.ValidateNoSecretRefs(); fe != nil {
-			return undecided(fieldFindings(gate.CheckPolicy, o.policy,
-				fmt.Errorf("%s: secretRef needs a cluster (apply the policy and use --policy-name):\n%v", policy, fe.ViaField("spec")))...)
+			return undecided(policyFindings(gate.TextSubject(o.policy), &v1alpha1.InvalidPolicyError{Policy: policy.String(),
+				Reason: "secretRef needs a cluster (apply the policy and use --policy-name)", Fields: fe.ViaField("spec")})...)
 		}
 		if policyStdin {
 			stdin = strings.NewReader("")
 		}
 	}
 	spec := &policy.Spec
-	summaries, err := o.vsa.writer() // vsa.go: --vsa-key, before anything is verified
+	if fails := checkProvenanceFlag(o, policy); len(fails) > 0 { // provenance.go
+		return undecided(fails...)
+	}
+	summaries, err := o.vsa.writer(registryTimeout(o.timeout)) // vsa.go: --vsa-key, before anything is verified
 	if err != nil {
-		return undecided(gate.Finding{Check: gate.CheckInput, Subject: "security-gate verify", Message: "usage: " + err.Error()})
+		return undecided(gate.Finding{Check: gate.CheckInput, Subject: gate.TextSubject("security-gate verify"), Message: "usage: " + err.Error()})
 	}
 
 	now := time.Now
@@ -143,11 +146,12 @@ func verifyDocs(ctx context.Context, o *verifyOptions, stdin io.Reader, e env, d
 
 	verifier, err := newVerifier(ctx, spec, o, now, keys)
 	if err != nil {
-		return undecided(fieldFindings(gate.CheckPolicy, policySubject(o), fmt.Errorf("%s cannot be used: %w", policy, err))...)
+		return undecided(policyFindings(gate.TextSubject(policySubject(o)), fmt.Errorf("%s cannot be used: %w", policy, err))...)
 	}
 
 	var in gate.Input
 	var resolver gate.Resolver
+	var traceTask string // the gate whose images param is traced (--taskrun)
 	if o.pipelineRun != "" {
 		in, resolver, fails = loadPipelineRun(ctx, o, cluster)
 		if len(fails) > 0 {
@@ -159,6 +163,7 @@ func verifyDocs(ctx context.Context, o *verifyOptions, stdin io.Reader, e env, d
 		if len(fails) > 0 {
 			return undecided(fails...)
 		}
+		traceTask = o.gateTask
 	} else {
 		read, fails := loadInputs(ctx, o.files, stdin)
 		if len(fails) > 0 {
@@ -168,8 +173,14 @@ func verifyDocs(ctx context.Context, o *verifyOptions, stdin io.Reader, e env, d
 		objs := manifest.Objects(read)
 		in = gate.Input{Objects: objs, Images: o.images}
 		if resolver, err = newFileResolver(objs, verifier); err != nil {
-			return undecided(gate.Finding{Check: gate.CheckInput, Subject: joinPaths(o.files), Message: err.Error()})
+			return undecided(gate.Finding{Check: gate.CheckInput, Subject: gate.TextSubject(joinPaths(o.files)), Message: err.Error()})
 		}
+	}
+
+	// The images of a live run are traced to the TaskRuns that built them,
+	// after Chains is done with those (provenance.go).
+	if fails := addBuilds(ctx, o, cluster, spec, &in, traceTask); len(fails) > 0 {
+		return undecided(fails...)
 	}
 
 	engine := gate.New(gate.Options{
@@ -208,48 +219,24 @@ func timeoutFinding(o *verifyOptions, err error) gate.Finding {
 	if errors.Is(err, context.DeadlineExceeded) {
 		msg = fmt.Sprintf("verification did not finish within --timeout %s", o.timeout)
 	}
-	return gate.Finding{Check: gate.CheckRegistry, Subject: "verification", Message: msg, Severity: gate.SeverityError, Transient: true}
+	return gate.Finding{Check: gate.CheckRegistry, Subject: gate.TextSubject("verification"), Message: msg, Severity: gate.SeverityError, Transient: transient.Is(err)}
 }
 
-// fieldFindings turns a multi-line error into one finding per problem, so
-// every output format lists each field error on its own. A policy error is a
-// "Kind/name:" header followed by knative FieldError lines: each error is a
-// line ending in its field paths (spec.…), optionally followed by a details
-// line, which is folded into the error it explains.
-func fieldFindings(check, subject string, err error) []gate.Finding {
-	lines := strings.Split(strings.TrimSpace(err.Error()), "\n")
-	if len(lines) == 1 {
-		return []gate.Finding{{Check: check, Subject: subject, Message: lines[0], Severity: gate.SeverityError}}
-	}
-	header := strings.TrimSuffix(strings.TrimSpace(lines[0]), ":")
-	var msgs []string
-	for _, l := range lines[1:] {
-		l = strings.TrimSpace(l)
-		switch {
-		case l == "":
-		case len(msgs) > 0 && !fieldPath.MatchString(l):
-			msgs[len(msgs)-1] += "; " + l
-		default:
-			msgs = append(msgs, l)
+// policyFindings are the findings of a policy that cannot be used: one per
+// problem of an invalid policy (v1alpha1.InvalidPolicyError lists them with
+// their field paths), so every output format shows each on its own; else
+// one, transient when the error may go away.
+func policyFindings(subject gate.Subject, err error) []gate.Finding {
+	var invalid *v1alpha1.InvalidPolicyError
+	if errors.As(err, &invalid) {
+		var out []gate.Finding
+		for _, m := range invalid.Problems() {
+			out = append(out, gate.Finding{Check: gate.CheckPolicy, Subject: subject, Message: m, Severity: gate.SeverityError})
 		}
+		return out
 	}
-	if len(msgs) == 0 {
-		msgs = []string{""}
-	}
-	out := make([]gate.Finding, 0, len(msgs))
-	for _, m := range msgs {
-		msg := header
-		if m != "" {
-			msg += ": " + m
-		}
-		out = append(out, gate.Finding{Check: check, Subject: subject, Message: msg, Severity: gate.SeverityError})
-	}
-	return out
+	return []gate.Finding{{Check: gate.CheckPolicy, Subject: subject, Message: err.Error(), Severity: gate.SeverityError, Transient: transient.Is(err)}}
 }
-
-// fieldPath matches a line that names a field path of the policy, which is
-// how a knative FieldError line ends ("…: spec.images.authorities[0]").
-var fieldPath = regexp.MustCompile(`(^|[:,] )spec([.\[]|$|, )`)
 
 // loadPolicy reads and parses --policy. It reports whether it consumed stdin.
 func loadPolicy(path string, stdin io.Reader) (*v1alpha1.Policy, bool, []gate.Finding) {
@@ -262,11 +249,11 @@ func loadPolicy(path string, stdin io.Reader) (*v1alpha1.Policy, bool, []gate.Fi
 		data, err = os.ReadFile(path)
 	}
 	if err != nil {
-		return nil, fromStdin, []gate.Finding{{Check: gate.CheckPolicy, Subject: path, Message: fmt.Sprintf("cannot read the policy: %v", err)}}
+		return nil, fromStdin, []gate.Finding{{Check: gate.CheckPolicy, Subject: gate.TextSubject(path), Message: fmt.Sprintf("cannot read the policy: %v", err)}}
 	}
 	p, err := v1alpha1.ParsePolicy(data)
 	if err != nil {
-		return nil, fromStdin, fieldFindings(gate.CheckPolicy, path, err)
+		return nil, fromStdin, policyFindings(gate.TextSubject(path), err)
 	}
 	return p, fromStdin, nil
 }
@@ -291,10 +278,10 @@ func colorWanted(mode string, tty bool, noColor, termEnv string) bool {
 }
 
 func subjectMessage(f gate.Finding) string {
-	if f.Subject == "" {
+	if f.Subject.IsZero() {
 		return f.Message
 	}
-	return f.Subject + ": " + f.Message
+	return f.Subject.String() + ": " + f.Message
 }
 
 func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", "; ") }

@@ -3,14 +3,20 @@ package main
 import (
 	"encoding/json"
 	"encoding/xml"
+	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/security-gate/security-gate/pkg/apis/securitygate/v1alpha1"
 	"github.com/security-gate/security-gate/pkg/gate"
 	"github.com/security-gate/security-gate/pkg/manifest"
+	"github.com/security-gate/security-gate/pkg/transient"
 )
 
 const td = "testdata"
@@ -349,39 +355,59 @@ func TestVerifyReproducible(t *testing.T) {
 // --timeout, not a hang and not a pass.
 func TestVerifyStdinTimeout(t *testing.T) {
 	r, w := io.Pipe()
-	defer w.Close()
+	defer func() { _ = w.Close() }()
 	code, r2, _ := jsonReport(t, r, "--policy", p("policy.yaml"), "-f", "-", "--timeout", "200ms")
 	if code != 2 || r2.Verdict != gate.VerdictError || !checks(r2.Errors)[gate.CheckInput] {
 		t.Fatalf("exit %d, report %+v; want exit 2 with an input error", code, r2)
 	}
 }
 
-func TestFieldFindings(t *testing.T) {
-	err := errString("invalid policy: ClusterSecurityGate/x:\ninvalid value: Sometimes: spec.mode\nallowed: Enforce, Warn\nmissing field(s): spec.authorities[0].name, spec.authorities[1].name\nexpected exactly one, got both: spec.authorities[2].key, spec.authorities[2].keyless")
-	fs := fieldFindings(gate.CheckPolicy, "p.yaml", err)
-	want := []string{
-		"invalid policy: ClusterSecurityGate/x: invalid value: Sometimes: spec.mode; allowed: Enforce, Warn",
-		"invalid policy: ClusterSecurityGate/x: missing field(s): spec.authorities[0].name, spec.authorities[1].name",
-		"invalid policy: ClusterSecurityGate/x: expected exactly one, got both: spec.authorities[2].key, spec.authorities[2].keyless",
-	}
-	var got []string
-	for _, f := range fs {
-		got = append(got, f.Message)
-		if f.Subject != "p.yaml" || f.Check != gate.CheckPolicy || f.Severity != gate.SeverityError {
-			t.Errorf("finding %+v", f)
-		}
-	}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
-	if fs := fieldFindings("policy", "p", errString("one line")); len(fs) != 1 || fs[0].Message != "one line" {
-		t.Errorf("single line: %+v", fs)
+// An invalid policy is one finding per problem, each naming the policy, the
+// field path and what is expected, read from the structured error (never
+// from its text); anything else is one finding, transient when it may go
+// away.
+func TestPolicyFindings(t *testing.T) {
+	_, invalid := v1alpha1.ParsePolicy([]byte("apiVersion: securitygate.dev/v1alpha1\nkind: ClusterSecurityGate\nmetadata: {name: x}\n" +
+		"spec:\n  mode: Sometimes\n  Images: {}\n  authorities: [{keyless: {issuer: i, subject: s}}, {name: b, key: {data: d}, keyless: {issuer: i, subject: s}}]\n"))
+	for _, tc := range []struct {
+		name          string
+		err           error
+		want          []string
+		wantTransient bool
+	}{{
+		name: "invalid policy",
+		err:  invalid,
+		want: []string{
+			"invalid policy: ClusterSecurityGate/x: expected exactly one, got both: spec.authorities[1].key, spec.authorities[1].keyless",
+			"invalid policy: ClusterSecurityGate/x: invalid value: Sometimes: spec.mode; allowed: Enforce, Warn",
+			"invalid policy: ClusterSecurityGate/x: missing field(s): spec.authorities[0].name",
+			"invalid policy: ClusterSecurityGate/x: unknown field: spec.Images",
+		},
+	}, {
+		name: "one line",
+		err:  errors.New("ClusterSecurityGate \"x\" not found"),
+		want: []string{"ClusterSecurityGate \"x\" not found"},
+	}, {
+		name:          "the API server did not answer",
+		err:           fmt.Errorf("reading ClusterSecurityGate \"x\": %w", transient.Mark(errors.New("etcd timeout"))),
+		want:          []string{"reading ClusterSecurityGate \"x\": etcd timeout"},
+		wantTransient: true,
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := policyFindings(gate.TextSubject("p.yaml"), tc.err)
+			var got []string
+			for _, f := range fs {
+				got = append(got, f.Message)
+				if f.Subject.String() != "p.yaml" || f.Check != gate.CheckPolicy || f.Severity != gate.SeverityError || f.Transient != tc.wantTransient {
+					t.Errorf("finding %+v, want subject p.yaml, check policy, severity error, transient %v", f, tc.wantTransient)
+				}
+			}
+			if d := cmp.Diff(tc.want, got); d != "" {
+				t.Errorf("messages (-want +got):\n%s", d)
+			}
+		})
 	}
 }
-
-type errString string
-
-func (e errString) Error() string { return string(e) }
 
 func TestLocator(t *testing.T) {
 	var docs []manifest.Document
@@ -397,13 +423,13 @@ func TestLocator(t *testing.T) {
 		docs = append(docs, d...)
 	}
 	locate := locator(docs, "policy.yaml")
-	for subject, want := range map[string]string{
-		"taskrun/ci/r step=s":              "a.yaml",
-		"pipeline/p task=t":                "b.yaml", // v1beta1, converted
-		"task/shared step=s":               "",       // in two files: ambiguous
-		"pipelinerun/ci/from-stdin task=t": "",       // stdin has no file
-		"policy.yaml":                      "policy.yaml",
-		"registry.example.com/app:1.0":     "",
+	for subject, want := range map[gate.Subject]string{
+		gate.ObjectSubject("taskrun", "ci", "r").WithStep("s"):              "a.yaml",
+		gate.ObjectSubject("pipeline", "", "p").WithTask("t"):               "b.yaml", // v1beta1, converted
+		gate.ObjectSubject("task", "", "shared").WithStep("s"):              "",       // in two files: ambiguous
+		gate.ObjectSubject("pipelinerun", "ci", "from-stdin").WithTask("t"): "",       // stdin has no file
+		gate.TextSubject("policy.yaml"):                                     "policy.yaml",
+		gate.ImageSubject("registry.example.com/app:1.0"):                   "",
 	} {
 		got, ok := locate(subject)
 		if got != want || ok != (want != "") {

@@ -31,9 +31,9 @@ func (o *vsaOptions) addFlags(fs *flag.FlagSet) {
 }
 
 // writer loads the key and returns the summary writer, or nil without
-// --vsa-key. Its errors are usage errors: they are found before anything
-// is verified.
-func (o *vsaOptions) writer() (*vsa.Writer, error) {
+// --vsa-key; each of its registry requests gets the budget timeout. Its
+// errors are usage errors: they are found before anything is verified.
+func (o *vsaOptions) writer(timeout time.Duration) (*vsa.Writer, error) {
 	if !o.set {
 		if o.layout != "both" {
 			return nil, usagef("--vsa-layout applies only with --vsa-key")
@@ -56,7 +56,8 @@ func (o *vsaOptions) writer() (*vsa.Writer, error) {
 		return nil, usagef("--vsa-key %s: %v", o.key, err)
 	}
 	return &vsa.Writer{Signer: s, Layouts: layouts, Options: func(ctx context.Context) []remote.Option {
-		return []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain), remote.WithTransport(secoci.SharedTransport())}
+		return []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain),
+			remote.WithTransport(secoci.Transport(secoci.Options{Timeout: timeout}))}
 	}, Now: func() time.Time { return time.Now() }}, nil
 }
 
@@ -71,14 +72,14 @@ func summarize(ctx context.Context, w *vsa.Writer, policy *v1alpha1.Policy, repo
 		return
 	}
 	if policy.ObjectMeta.Name == "" {
-		report.Errors = append(report.Errors, gate.Finding{Check: gate.CheckVerificationSummary, Subject: policy.Kind, Severity: gate.SeverityError,
+		report.Errors = append(report.Errors, gate.Finding{Check: gate.CheckVerificationSummary, Subject: gate.TextSubject(policy.Kind), Severity: gate.SeverityError,
 			Message: "could not decide: --vsa-key needs the policy's metadata.name, which a verification summary records"})
 		report.Verdict = gate.Decide(report)
 		return
 	}
 	digest, err := vsa.SpecDigest(&policy.Spec)
 	if err != nil {
-		report.Errors = append(report.Errors, gate.Finding{Check: gate.CheckVerificationSummary, Subject: policy.String(), Severity: gate.SeverityError,
+		report.Errors = append(report.Errors, gate.Finding{Check: gate.CheckVerificationSummary, Subject: gate.TextSubject(policy.String()), Severity: gate.SeverityError,
 			Message: fmt.Sprintf("could not decide: hashing the policy for its verification summary: %v", err)})
 		report.Verdict = gate.Decide(report)
 		return
@@ -90,6 +91,5 @@ func summarize(ctx context.Context, w *vsa.Writer, policy *v1alpha1.Policy, repo
 		VerifierID: vsa.DefaultVerifierID,
 		Version:    version.String(),
 		Now:        now(),
-		Transient:  secoci.IsTransient,
 	})
 }

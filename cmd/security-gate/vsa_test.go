@@ -97,17 +97,17 @@ func TestVSAKey(t *testing.T) {
 	t.Run("a pass writes a summary the promotion accepts", func(t *testing.T) {
 		img := image("vsa/pass", "LOW")
 		promotion := promotionPolicy(t, gatePub, "Enforce")
-		code, r, stderr := jsonReport(t, nil, "--policy", promotion, "--image", img, "--now", fresh)
+		code, _, stderr := jsonReport(t, nil, "--policy", promotion, "--image", img, "--now", fresh)
 		if code != 1 {
 			t.Fatalf("before any summary the promotion must verify the image (and fail: nobody signed it): exit %d\n%s", code, stderr)
 		}
 		for _, layout := range []string{"classic", "bundle", "both"} {
-			code, r, stderr = jsonReport(t, nil, "--policy", policy, "--image", img, "--now", fresh, "--vsa-key", gateKey, "--vsa-layout", layout)
+			code, r, stderr := jsonReport(t, nil, "--policy", policy, "--image", img, "--now", fresh, "--vsa-key", gateKey, "--vsa-layout", layout)
 			if code != 0 || !strings.Contains(notesText(r), "verification summary written") {
 				t.Fatalf("--vsa-layout %s: exit %d, notes:\n%s\nerrors %+v\nstderr %s", layout, code, notesText(r), r.Errors, stderr)
 			}
 		}
-		code, r, stderr = jsonReport(t, nil, "--policy", promotion, "--image", img, "--now", fresh)
+		code, r, stderr := jsonReport(t, nil, "--policy", promotion, "--image", img, "--now", fresh)
 		if code != 0 || !strings.Contains(notesText(r), "accepted the verification summary") || len(r.VerifiedImages) != 1 {
 			t.Fatalf("the promotion did not accept the summary: exit %d\nnotes:\n%s\nviolations %+v\nstderr %s", code, notesText(r), r.Violations, stderr)
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/security-gate/security-gate/pkg/apis/securitygate/v1alpha1"
 	"github.com/security-gate/security-gate/pkg/bundle"
+	"github.com/security-gate/security-gate/pkg/defaults"
 	"github.com/security-gate/security-gate/pkg/gate"
 	"github.com/security-gate/security-gate/pkg/gate/local"
 	"github.com/security-gate/security-gate/pkg/manifest"
@@ -45,7 +46,7 @@ func newVerifier(ctx context.Context, spec *v1alpha1.SecurityGateSpec, o *verify
 		Now:      now,
 		// One cache per invocation: a CLI run is one process, and tests
 		// that call run in-process must not see each other's results.
-		Cache: verify.NewCache(verify.DefaultCacheSize, verify.DefaultCacheTTL),
+		Cache: verify.NewCache(defaults.CacheSize, defaults.CacheTTL),
 		// Secrets are read while compiling, within --timeout.
 		SecretKeys: keys,
 		Context:    ctx,
@@ -85,7 +86,7 @@ func loadInputs(ctx context.Context, paths []string, stdin io.Reader) ([]manifes
 	select {
 	case res = <-done:
 	case <-ctx.Done():
-		return nil, []gate.Finding{{Check: gate.CheckInput, Subject: joinPaths(paths),
+		return nil, []gate.Finding{{Check: gate.CheckInput, Subject: gate.TextSubject(joinPaths(paths)),
 			Message: fmt.Sprintf("reading the input did not finish: %v", ctx.Err()), Transient: true}}
 	}
 	if res.err != nil {
@@ -98,22 +99,22 @@ func loadInputs(ctx context.Context, paths []string, stdin io.Reader) ([]manifes
 				subject = fmt.Sprintf("%s (document %d)", me.Source, me.Index)
 			}
 		}
-		return nil, []gate.Finding{{Check: gate.CheckInput, Subject: subject, Message: msg}}
+		return nil, []gate.Finding{{Check: gate.CheckInput, Subject: gate.TextSubject(subject), Message: msg}}
 	}
 	if len(res.docs) == 0 {
 		// An empty directory or an empty stdin is a mistake, not a pass.
-		return nil, []gate.Finding{{Check: gate.CheckInput, Subject: joinPaths(paths),
+		return nil, []gate.Finding{{Check: gate.CheckInput, Subject: gate.TextSubject(joinPaths(paths)),
 			Message: "no Tekton object found: want PipelineRun, Pipeline, TaskRun, Task or StepAction documents (tekton.dev/v1 or v1beta1)"}}
 	}
 	return res.docs, nil
 }
 
 // locator maps a finding's subject to the file its object came from, for
-// SARIF physical locations. Subjects start with the object the engine names
-// ("pipelinerun/ci/release-42 task=build", "task/compile step=a"): runs with
-// their namespace, Pipelines and Tasks by name. An ambiguous name (two files
-// define it) is left without a file rather than pointing at the wrong one.
-func locator(docs []manifest.Document, policyPath string) func(string) (string, bool) {
+// SARIF physical locations: the subject's object (Subject.Object: runs with
+// their namespace, Pipelines and Tasks as given), or the policy file. An
+// ambiguous name (two files define it) is left without a file rather than
+// pointing at the wrong one.
+func locator(docs []manifest.Document, policyPath string) func(gate.Subject) (string, bool) {
 	files := map[string]string{}
 	ambiguous := map[string]bool{}
 	add := func(key, file string) {
@@ -135,32 +136,28 @@ func locator(docs []manifest.Document, policyPath string) func(string) (string, 
 		}
 		switch d.Object.(type) {
 		case *v1.PipelineRun:
-			add(objectKey("pipelinerun", m.GetNamespace(), m.GetName()), d.Source)
+			add(gate.ObjectSubject("pipelinerun", m.GetNamespace(), m.GetName()).Object(), d.Source)
 		case *v1.TaskRun:
-			add(objectKey("taskrun", m.GetNamespace(), m.GetName()), d.Source)
+			add(gate.ObjectSubject("taskrun", m.GetNamespace(), m.GetName()).Object(), d.Source)
 		case *v1.Pipeline:
-			add(objectKey("pipeline", m.GetNamespace(), m.GetName()), d.Source)
+			add(gate.ObjectSubject("pipeline", m.GetNamespace(), m.GetName()).Object(), d.Source)
 		case *v1.Task:
-			add(objectKey("task", m.GetNamespace(), m.GetName()), d.Source)
+			add(gate.ObjectSubject("task", m.GetNamespace(), m.GetName()).Object(), d.Source)
 		case *v1beta1.StepAction:
-			add(objectKey("stepaction", m.GetNamespace(), m.GetName()), d.Source)
+			add(gate.ObjectSubject("stepaction", m.GetNamespace(), m.GetName()).Object(), d.Source)
 		}
 	}
-	return func(subject string) (string, bool) {
-		key, _, _ := strings.Cut(subject, " ")
+	return func(subject gate.Subject) (string, bool) {
+		key := subject.Object()
+		if key == "" {
+			key = subject.Text // the policy file
+		}
 		if ambiguous[key] {
 			return "", false
 		}
 		f, ok := files[key]
 		return f, ok
 	}
-}
-
-func objectKey(kind, ns, name string) string {
-	if ns == "" {
-		return kind + "/" + name
-	}
-	return kind + "/" + ns + "/" + name
 }
 
 func joinPaths(paths []string) string { return strings.Join(paths, ", ") }

@@ -53,7 +53,10 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	os.Stdout.Write(out)
+	if _, err := os.Stdout.Write(out); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 }
 
 func fail(err error) {

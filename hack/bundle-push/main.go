@@ -100,7 +100,7 @@ func readFile(path string) ([]object, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only
 	r := utilyaml.NewYAMLReader(bufio.NewReader(f))
 	var objs []object
 	for i := 0; ; i++ {

@@ -16,7 +16,10 @@
 // the run's children, owned by this very run; Reports says whether the
 // TaskRun reports the artifact in a result Chains signs and attests (its
 // type hints: IMAGE_URL/IMAGE_DIGEST, IMAGES, *ARTIFACT_URI/*ARTIFACT_DIGEST,
-// *ARTIFACT_OUTPUTS); ChainsState reads Chains' annotation.
+// *ARTIFACT_OUTPUTS); ChainsState reads Chains' annotation. Look puts these
+// together into the one look at a run that the controller and the CLI both
+// take while they wait: each artifact's build for gate.Input.Builds, and
+// what is still awaited.
 //
 // Everything here is a pure function of Tekton objects: no client, no
 // clock. Expressions are parsed with Tekton's own result-reference functions.

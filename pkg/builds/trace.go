@@ -1,12 +1,18 @@
 package builds
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 )
+
+// ErrNotYet marks what the run has not got to yet (a TaskRun not listed
+// yet, not finished yet, or not yet handled by Chains): the caller waits and
+// asks again; after its timeout, that is "could not decide".
+var ErrNotYet = errors.New("not yet")
 
 // Output is one artifact the gate received, traced to where it came from.
 type Output struct {
@@ -148,12 +154,12 @@ func Producer(pr *v1.PipelineRun, pipelineTask string, taskRuns []*v1.TaskRun) (
 		if tr.Name != names[0] || tr.Namespace != pr.Namespace {
 			continue
 		}
-		for _, o := range tr.OwnerReferences {
-			if o.Controller != nil && *o.Controller && o.UID == pr.UID {
-				return tr, nil
-			}
+		if controlledBy(tr, pr) {
+			return tr, nil
 		}
 		return nil, fmt.Errorf("TaskRun %s/%s is not controlled by PipelineRun %s/%s (uid %s)", tr.Namespace, tr.Name, pr.Namespace, pr.Name, pr.UID)
 	}
-	return nil, fmt.Errorf("TaskRun %s/%s of pipeline task %q not found", pr.Namespace, names[0], pipelineTask)
+	// The PipelineRun names it, so it exists: the caller's copy of the
+	// TaskRuns (an informer cache) has not caught up yet.
+	return nil, fmt.Errorf("TaskRun %s/%s of pipeline task %q not found: %w", pr.Namespace, names[0], pipelineTask, ErrNotYet)
 }

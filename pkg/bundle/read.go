@@ -161,7 +161,7 @@ func readLayer(l layer, limit int64) (data []byte, problem string, err error) {
 	if err != nil {
 		return nil, "", err
 	}
-	defer rc.Close()
+	defer func() { _ = rc.Close() }() // read only
 	// The blob cap bounds the compressed bytes; bound the decompressed ones
 	// too, or a small gzip bomb would pass.
 	raw, err := io.ReadAll(io.LimitReader(rc, limit+1))

@@ -1,16 +1,14 @@
 package bundle
 
 import (
-	"container/list"
 	"context"
-	"errors"
 	"fmt"
 	"strings"
-	"sync"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"golang.org/x/sync/singleflight"
 
+	"github.com/security-gate/security-gate/pkg/cache"
 	"github.com/security-gate/security-gate/pkg/gate"
 	"github.com/security-gate/security-gate/pkg/oci"
 )
@@ -29,21 +27,24 @@ func (e *ContractError) Error() string {
 
 // Resolver is a gate.Resolver for bundle references (the bundles-resolver
 // form and the legacy bundle field). Bundles are content-addressed, so what
-// it reads is kept (at most 64 bundles) for the life of the Resolver.
+// it reads is kept (at most resolverCacheSize bundles, in the tree's one
+// cache type) and read once however many references name it at a time.
 type Resolver struct {
 	client *oci.Client
-	group  singleflight.Group
-
-	mu    sync.Mutex
-	ll    *list.List
-	cache map[string]*list.Element
+	cache  *cache.Cache[*Bundle]
 }
 
-const resolverCacheSize = 64
+// resolverCacheSize bounds the bundles kept; resolverCacheTTL only returns
+// their memory in a long-lived process: a bundle read by digest never
+// changes.
+const (
+	resolverCacheSize = 64
+	resolverCacheTTL  = 24 * time.Hour
+)
 
 // NewResolver returns a Resolver reading through c.
 func NewResolver(c *oci.Client) *Resolver {
-	return &Resolver{client: c, ll: list.New(), cache: map[string]*list.Element{}}
+	return &Resolver{client: c, cache: cache.New[*Bundle](resolverCacheSize, resolverCacheTTL, nil)}
 }
 
 var _ gate.Resolver = (*Resolver)(nil)
@@ -86,35 +87,7 @@ func (r *Resolver) Resolve(ctx context.Context, ref gate.Ref) (*gate.Resolved, e
 }
 
 func (r *Resolver) read(ctx context.Context, d name.Digest) (*Bundle, error) {
-	k := d.String()
-	r.mu.Lock()
-	if el, ok := r.cache[k]; ok {
-		r.ll.MoveToFront(el)
-		b := el.Value.(*Bundle)
-		r.mu.Unlock()
-		return b, nil
-	}
-	r.mu.Unlock()
-	v, err, _ := r.group.Do(k, func() (any, error) {
-		b, err := Read(ctx, r.client, d)
-		if err != nil {
-			return nil, err
-		}
-		r.mu.Lock()
-		r.cache[k] = r.ll.PushFront(b)
-		for r.ll.Len() > resolverCacheSize {
-			last := r.ll.Back()
-			r.ll.Remove(last)
-			delete(r.cache, last.Value.(*Bundle).Digest.String())
-		}
-		r.mu.Unlock()
-		return b, nil
-	})
-	if err != nil {
-		if errors.Is(err, context.Canceled) && ctx.Err() == nil {
-			return Read(ctx, r.client, d)
-		}
-		return nil, err
-	}
-	return v.(*Bundle), nil
+	return r.cache.Do(ctx, d.String(), func(ctx context.Context) (*Bundle, error) {
+		return Read(ctx, r.client, d)
+	}, nil)
 }

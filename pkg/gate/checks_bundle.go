@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/security-gate/security-gate/pkg/transient"
 )
 
 // refField names the field that holds a bundle reference, as the author
@@ -124,7 +126,7 @@ func (r *run) pinBundle(ref Ref, task string) (string, bool) {
 		if f.Task == "" {
 			f.Task = task
 		}
-		if f.Subject == "" {
+		if f.Subject.IsZero() {
 			f.Subject = ref.Subject
 		}
 		r.add(f)
@@ -174,10 +176,10 @@ func (r *run) computeBundle(ref Ref) *bundleState {
 			st.findings = append(st.findings, Finding{Check: CheckUnresolved, Subject: subject, Severity: needSeverity(needed),
 				Message: fmt.Sprintf("bundle %s could not be resolved to a digest: %v", ref.Bundle, pinErr)})
 		case pinnerFailed:
-			st.findings = append(st.findings, Finding{Check: CheckUnresolved, Subject: subject, Severity: SeverityError, Transient: IsTransient(pinErr),
+			st.findings = append(st.findings, Finding{Check: CheckUnresolved, Subject: subject, Severity: SeverityError, Transient: transient.Is(pinErr),
 				Message: fmt.Sprintf("could not decide: finding the digest at which bundle %s was resolved failed: %v", ref.Bundle, pinErr)})
 		default:
-			st.findings = append(st.findings, Finding{Check: CheckRegistry, Subject: subject, Severity: SeverityError, Transient: IsTransient(pinErr),
+			st.findings = append(st.findings, Finding{Check: CheckRegistry, Subject: subject, Severity: SeverityError, Transient: transient.Is(pinErr),
 				Message: fmt.Sprintf("could not decide: resolving bundle %s to a digest failed: %v", ref.Bundle, pinErr)})
 		}
 		return st
@@ -200,7 +202,7 @@ func (r *run) computeBundle(ref Ref) *bundleState {
 	st.findings = append(st.findings, v.findings...)
 	if v.err != nil {
 		st.ok = false
-		st.findings = append(st.findings, Finding{Check: CheckBundleSignature, Subject: st.digest, Severity: SeverityError, Transient: IsTransient(v.err),
+		st.findings = append(st.findings, Finding{Check: CheckBundleSignature, Subject: ImageSubject(st.digest), Severity: SeverityError, Transient: transient.Is(v.err),
 			Message: fmt.Sprintf("could not decide: verifying the signature of bundle %s failed: %v", st.digest, v.err)})
 	}
 	return st

@@ -15,6 +15,7 @@ import (
 	"github.com/security-gate/security-gate/pkg/apis/securitygate/v1alpha1"
 	"github.com/security-gate/security-gate/pkg/gate"
 	"github.com/security-gate/security-gate/pkg/gate/local"
+	"github.com/security-gate/security-gate/pkg/transient"
 )
 
 // bundleResolver serves bundle references from objects keyed by
@@ -250,7 +251,7 @@ func TestResolverErrorTransient(t *testing.T) {
 		err       error
 		transient bool
 	}{
-		{gate.MarkTransient(errors.New("503")), true},
+		{transient.Mark(errors.New("503")), true},
 		{context.DeadlineExceeded, true},
 		{errors.New("forbidden"), false},
 	} {

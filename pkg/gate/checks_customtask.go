@@ -7,7 +7,7 @@ package gate
 // that is a violation, as for any reference the gate cannot load. Kinds
 // the policy lists in customTasks.noPods (approval or wait tasks) are known
 // to run nothing and stay a warning.
-func (r *run) customTask(task, subject, apiVersion, kind string) {
+func (r *run) customTask(task string, subject Subject, apiVersion, kind string) {
 	if r.policy.CustomTasks.RunsNoPods(apiVersion, kind) {
 		r.warning(CheckUnresolved, task, subject,
 			"custom task (apiVersion %q, kind %q) has no steps to inspect; customTasks.noPods lists it as running no pods", apiVersion, kind)

@@ -1,10 +1,12 @@
 package gate
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	"k8s.io/apimachinery/pkg/selection"
 
 	"github.com/security-gate/security-gate/pkg/apis/securitygate/v1alpha1"
 )
@@ -51,7 +53,7 @@ func (r *run) isGateTask(pt v1.PipelineTask) bool {
 //
 // A pipeline without a gate is not checked, unless Options.RequireGate.
 // Mode Warn reports everything as warnings; Off skips the check.
-func (r *run) checkGateOrder(base string, spec *v1.PipelineSpec) {
+func (r *run) checkGateOrder(base Subject, spec *v1.PipelineSpec) {
 	mode := r.gateOrder()
 	if mode == v1alpha1.GateOrderOff {
 		return
@@ -81,7 +83,7 @@ func (r *run) checkGateOrder(base string, spec *v1.PipelineSpec) {
 		}
 		return
 	}
-	subject := func(task string) string { return base + " task=" + task }
+	subject := base.WithTask
 	for _, name := range finallyGates {
 		r.finding(sev, CheckGateOrder, name, subject(name), "gate %q is a finally task: it runs after every other task, so nothing waits for it; want it in tasks, with every other task downstream of it", name)
 	}
@@ -112,11 +114,45 @@ func (r *run) checkGateOrder(base string, spec *v1.PipelineSpec) {
 			pt.Name, gateList, gates[0])
 	}
 	for _, pt := range spec.Finally {
-		if isGate[pt.Name] {
+		if isGate[pt.Name] || guardedByGate(pt, gates) {
 			continue
 		}
-		r.warning(CheckGateOrder, pt.Name, subject(pt.Name), "finally task %q runs even when the gate %s fails", pt.Name, gateList)
+		r.warning(CheckGateOrder, pt.Name, subject(pt.Name),
+			"finally task %q runs even when the gate %s fails; want when: [{input: \"$(tasks.%s.status)\", operator: in, values: [\"Succeeded\"]}] on it",
+			pt.Name, gateList, gateOrFirst(gates))
 	}
+}
+
+// guardedByGate reports whether a finally task runs only once a gate has
+// succeeded: one of its when expressions is `$(tasks.<gate>.status) in
+// [Succeeded]`, or `$(tasks.status) in [Succeeded]` (every DAG task, the
+// gate among them, succeeded). Tekton skips the task otherwise, also when
+// the run was cancelled or stopped before the gate ran.
+func guardedByGate(pt v1.PipelineTask, gates []string) bool {
+	for _, w := range pt.When {
+		if w.Operator != selection.In || len(w.Values) == 0 || w.CEL != "" {
+			continue
+		}
+		if slices.ContainsFunc(w.Values, func(v string) bool { return v != v1.TaskRunReasonSuccessful.String() }) {
+			continue
+		}
+		if w.Input == "$(tasks.status)" {
+			return true
+		}
+		for _, g := range gates {
+			if w.Input == "$(tasks."+g+".status)" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func gateOrFirst(gates []string) string {
+	if len(gates) == 0 {
+		return "<gate>"
+	}
+	return gates[0]
 }
 
 // downstreamOf returns the tasks that depend on one of roots, directly or

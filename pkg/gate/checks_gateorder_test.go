@@ -65,6 +65,29 @@ spec:
 		finally: "  - {name: notify, " + step + "}", verdict: gate.VerdictWarn,
 		wants: []want{w(gate.CheckGateOrder, sub("notify"), `finally task "notify" runs even when the gate "gate" fails`)},
 	}, {
+		name:    "a finally task guarded by the gate's status passes",
+		tasks:   "  - {name: gate, " + gateRef + "}",
+		finally: "  - {name: notify, when: [{input: \"$(tasks.gate.status)\", operator: in, values: [Succeeded]}], " + step + "}", verdict: gate.VerdictPass,
+	}, {
+		name:    "a finally task guarded by every task's status passes",
+		tasks:   "  - {name: gate, " + gateRef + "}",
+		finally: "  - {name: notify, when: [{input: \"$(tasks.status)\", operator: in, values: [Succeeded]}], " + step + "}", verdict: gate.VerdictPass,
+	}, {
+		name:    "a guard that also admits Failed is no guard",
+		tasks:   "  - {name: gate, " + gateRef + "}",
+		finally: "  - {name: notify, when: [{input: \"$(tasks.gate.status)\", operator: in, values: [Succeeded, Failed]}], " + step + "}", verdict: gate.VerdictWarn,
+		wants: []want{w(gate.CheckGateOrder, sub("notify"), `runs even when the gate "gate" fails`)},
+	}, {
+		name:    "notin Succeeded is no guard",
+		tasks:   "  - {name: gate, " + gateRef + "}",
+		finally: "  - {name: notify, when: [{input: \"$(tasks.gate.status)\", operator: notin, values: [Succeeded]}], " + step + "}", verdict: gate.VerdictWarn,
+		wants: []want{w(gate.CheckGateOrder, sub("notify"), `runs even when the gate "gate" fails`)},
+	}, {
+		name:    "another task's status is no guard",
+		tasks:   "  - {name: gate, " + gateRef + "}\n  - {name: a, runAfter: [gate], " + step + "}",
+		finally: "  - {name: notify, when: [{input: \"$(tasks.a.status)\", operator: in, values: [Succeeded]}], " + step + "}", verdict: gate.VerdictWarn,
+		wants: []want{w(gate.CheckGateOrder, sub("notify"), `runs even when the gate "gate" fails`)},
+	}, {
 		name:    "gate in finally",
 		tasks:   "  - {name: a, " + step + "}",
 		finally: "  - {name: gate, " + gateRef + "}", verdict: gate.VerdictFail,

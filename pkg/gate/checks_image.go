@@ -55,7 +55,7 @@ func describeExpr(expr string) string {
 // checkImage applies image-reference and image-digest to the image of one
 // step or sidecar (what names it, e.g. `step "build"`) and records a
 // verifiable image for the registry checks.
-func (r *run) checkImage(task, subject, what, image string) {
+func (r *run) checkImage(task string, subject Subject, what, image string) {
 	if strings.TrimSpace(image) == "" {
 		r.violation(CheckImageReference, task, subject, "%s has no image: want an image reference", what)
 		return

@@ -4,7 +4,7 @@ import "strings"
 
 // checkNamespace: a run must live in a namespace, and not in one that
 // namespaces.deny lists.
-func (r *run) checkNamespace(subject, ns, kind string) {
+func (r *run) checkNamespace(subject Subject, ns, kind string) {
 	deny := r.denyNamespaces()
 	if ns == "" {
 		r.violation(CheckNamespace, "", subject, "%s has no metadata.namespace: want a namespace not listed in namespaces.deny [%s]", kind, strings.Join(deny, ", "))

@@ -1,8 +1,9 @@
 // Package gate is the verification engine of security-gate.
 //
 // It takes a policy (v1alpha1.SecurityGateSpec) and the Tekton objects of one
-// run, and returns a Report. It holds no Kubernetes client and no registry
-// client of its own: referenced objects come through a Resolver and every
+// run, and returns a Report. It links no Kubernetes client, no registry
+// client and none of Tekton's reconciler packages (test/imports enforces
+// it): referenced objects come through a Resolver and every
 // check that needs an OCI registry goes through an ArtifactVerifier, so the
 // CLI (files, a registry) and the controller (listers, Tekton's
 // ResolutionRequests) share the engine unchanged.
@@ -18,10 +19,12 @@
 // by namespace and name, as the Resolver matches it, never by name alone,
 // and a bundle reference never stands for a given object. Those are
 // verified alone with their parameter defaults (a StepAction as the one
-// step of a task), so nothing given passes unjudged. Subjects name what a
-// finding is about: "pipelinerun/<ns>/<name> task=<pipeline task>
-// step=<step>", "pipeline/[<ns>/]<name> task=…", "taskrun/<ns>/<name>
-// step=…", "task/[<ns>/]<name> step=…", "stepaction/[<ns>/]<name> step=…",
+// step of a task), so nothing given passes unjudged. A Subject (subject.go)
+// names what a finding is about, as fields (object, pipeline task, step or
+// sidecar, image); its String form is the report's wire form:
+// "pipelinerun/<ns>/<name> task=<pipeline task> step=<step>",
+// "pipeline/[<ns>/]<name> task=…", "taskrun/<ns>/<name> step=…",
+// "task/[<ns>/]<name> step=…", "stepaction/[<ns>/]<name> step=…",
 // "sidecar=<name>" for sidecars, and the image reference for registry
 // findings.
 //
@@ -33,9 +36,13 @@
 // resolvers), or the Task of the run's namespace for a taskRef by name,
 // which Tekton reads again when the TaskRun starts.
 //
-// Parameters are applied with Tekton's own code (pipelinerun and taskrun
-// resources.ApplyParameters), StepActions are merged as the TaskRun
-// reconciler merges them, and the stepTemplate with v1.MergeStepsWithStepTemplate.
+// Parameters are applied as Tekton's reconcilers apply them
+// (substitute.go: Tekton keeps that code in reconciler packages the engine
+// must not link, so it is restated on Tekton's pure substitution functions
+// and compared with Tekton's own in tests), StepActions are merged as the
+// TaskRun reconciler merges them, and the stepTemplate with
+// v1.MergeStepsWithStepTemplate. v1beta1 objects are converted to v1 in one
+// place, ToV1.
 // Context variables are not substituted: an image that needs one, or a
 // result of another task, is an image-reference violation. (In a recorded
 // pipelineSpec Tekton has substituted the pipeline-level ones already.)
@@ -48,7 +55,7 @@
 //     securityContext.level other than privileged, images.requireDigest,
 //     images.authorities or attestations; for a pipeline also
 //     bundles.required or gateOrder other than Off. Any other Resolver error
-//     is an error finding (Transient per IsTransient). A custom task other
+//     is an error finding (Transient per transient.Is). A custom task other
 //     than the gate is judged the same way (another controller runs it, and
 //     it may start pods the gate cannot see), unless the policy lists its
 //     kind in customTasks.noPods: then it is a warning.

@@ -2,11 +2,14 @@ package gate
 
 import (
 	"context"
+	"reflect"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/security-gate/security-gate/pkg/apis/securitygate/v1alpha1"
+	"github.com/security-gate/security-gate/pkg/defaults"
+	"github.com/security-gate/security-gate/pkg/transient"
 )
 
 // Input is everything one verification looks at.
@@ -28,6 +31,11 @@ type Input struct {
 	// live PipelineRun without it cannot be decided yet. In files the status
 	// is ignored: Tekton drops it when the run is created.
 	Live bool
+	// Builds says, for entries of Images, which TaskRun of the run built
+	// them (build.go). With spec.provenance every entry of Images has its
+	// provenance judged: in a live run one without a TaskRun here fails
+	// the run binding; elsewhere it is judged offline.
+	Builds map[string]*Build
 }
 
 // Options configure an Engine.
@@ -43,7 +51,8 @@ type Options struct {
 	// GateTask names the pipeline task that is the gate, when it is not a
 	// custom task of securitygate.dev (the catalog Task, --gate-task).
 	GateTask string
-	// Concurrency bounds parallel registry verifications (default 8).
+	// Concurrency bounds parallel registry verifications (default
+	// defaults.Concurrency).
 	Concurrency int
 	// RequireGate makes a pipeline without a gate task a gate-order finding
 	// (per spec.gateOrder). The controller sets it: the pipeline it verifies
@@ -63,25 +72,44 @@ func New(opts Options) *Engine {
 		opts.Now = time.Now
 	}
 	if opts.Concurrency <= 0 {
-		opts.Concurrency = 8
+		opts.Concurrency = defaults.Concurrency
 	}
 	return &Engine{opts: opts}
 }
 
-// Verify runs every check of policy (already defaulted and validated) on in.
-// It never returns nil: what could not be decided is reported with
-// VerdictError, never as a pass.
+// Verify runs every check of policy on in. The policy must be defaulted
+// (SecurityGateSpec.SetDefaults; ParsePolicy and pkg/policyload return it
+// so) and valid: the engine keeps no second copy of the defaults, and a
+// spec without them is refused as could-not-decide (check policy) rather
+// than read as "check nothing". It never returns nil: what could not be
+// decided is reported with VerdictError, never as a pass.
 func (e *Engine) Verify(ctx context.Context, policy *v1alpha1.SecurityGateSpec, in Input) *Report {
 	if policy == nil {
-		return &Report{Verdict: VerdictError, Violations: []Finding{}, Warnings: []Finding{},
-			Errors: []Finding{{Check: CheckPolicy, Subject: "policy", Message: "no policy given", Severity: SeverityError}}}
+		return policyError("no policy given")
+	}
+	if !defaulted(policy) {
+		return policyError("the policy given to the engine has not had its defaults applied (SetDefaults): " +
+			"an unset mode, gateOrder, namespaces.deny or securityContext.level would read as no rule")
 	}
 	r := newRun(ctx, e, policy)
 	r.planRoots(in.Objects, in.Live)
 	r.checkExtraImages(in.Images)
+	r.planBuilds(in)
 	r.verifyImages()
 	if err := ctx.Err(); err != nil {
-		r.errorf(CheckRegistry, "", "verification", IsTransient(err), "verification interrupted before it completed: %v", err)
+		r.errorf(CheckRegistry, "", TextSubject("verification"), transient.Is(err), "verification interrupted before it completed: %v", err)
 	}
 	return r.report()
+}
+
+// defaulted reports whether SetDefaults would change nothing in policy.
+func defaulted(policy *v1alpha1.SecurityGateSpec) bool {
+	d := policy.DeepCopy()
+	d.SetDefaults(context.Background())
+	return reflect.DeepEqual(d, policy)
+}
+
+func policyError(msg string) *Report {
+	return &Report{Verdict: VerdictError, Violations: []Finding{}, Warnings: []Finding{},
+		Errors: []Finding{{Check: CheckPolicy, Subject: TextSubject("policy"), Message: msg, Severity: SeverityError}}}
 }

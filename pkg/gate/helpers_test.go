@@ -92,7 +92,7 @@ func expect(t *testing.T, rep *gate.Report, verdict gate.Verdict, wants ...want)
 	for _, wn := range wants {
 		found := false
 		for i, g := range all {
-			if used[i] || g.sev != wn.sev || g.f.Check != wn.check || g.f.Subject != wn.subject || !strings.Contains(g.f.Message, wn.msg) {
+			if used[i] || g.sev != wn.sev || g.f.Check != wn.check || g.f.Subject.String() != wn.subject || !strings.Contains(g.f.Message, wn.msg) {
 				continue
 			}
 			used[i], found = true, true

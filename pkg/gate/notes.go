@@ -1,7 +1,7 @@
 package gate
 
 import (
-	"sort"
+	"slices"
 	"sync"
 )
 
@@ -18,9 +18,9 @@ type Note struct {
 	// Check is the check the note belongs to (CheckVulnerabilities for VEX,
 	// CheckVerificationSummary for summaries).
 	Check string `json:"check"`
-	// Subject is the image, as the run wrote it.
-	Subject string `json:"subject"`
-	Message string `json:"message"`
+	// Subject is the image, as the run wrote it, or the policy.
+	Subject Subject `json:"subject"`
+	Message string  `json:"message"`
 	// VEX is set on a note about a finding a VEX statement dropped.
 	VEX *VEXNote `json:"vex,omitempty"`
 
@@ -83,8 +83,8 @@ func (s *noteSet) addImage(d, task, img string, res ImageResult) {
 		if n.Task == "" {
 			n.Task = task
 		}
-		if n.Subject == "" {
-			n.Subject = img
+		if n.Subject.IsZero() {
+			n.Subject = ImageSubject(img)
 		}
 		s.notes = append(s.notes, n)
 	}
@@ -106,7 +106,7 @@ func (s *noteSet) fill(rep *Report) {
 	}
 	seen := map[key]bool{}
 	for _, n := range s.notes {
-		k := key{check: n.Check, subject: n.Subject, message: n.Message}
+		k := key{check: n.Check, subject: n.Subject.String(), message: n.Message}
 		if n.VEX != nil {
 			k.vex = *n.VEX
 		}
@@ -128,17 +128,7 @@ func (s *noteSet) fill(rep *Report) {
 // SortNotes orders notes by task, subject, check, message, so reports are
 // reproducible.
 func SortNotes(ns []Note) {
-	sort.SliceStable(ns, func(i, j int) bool {
-		a, b := ns[i], ns[j]
-		if a.Task != b.Task {
-			return a.Task < b.Task
-		}
-		if a.Subject != b.Subject {
-			return a.Subject < b.Subject
-		}
-		if a.Check != b.Check {
-			return a.Check < b.Check
-		}
-		return a.Message < b.Message
+	slices.SortStableFunc(ns, func(a, b Note) int {
+		return comparePlace(a.Task, a.Subject, a.Check, a.Message, b.Task, b.Subject, b.Check, b.Message)
 	})
 }

@@ -5,28 +5,7 @@ import (
 
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
-	presources "github.com/tektoncd/pipeline/pkg/reconciler/pipelinerun/resources"
-	tresources "github.com/tektoncd/pipeline/pkg/reconciler/taskrun/resources"
 )
-
-// applyPipelineParams substitutes the PipelineRun's parameter values and the
-// pipeline's defaults with Tekton's own code. pr nil: defaults only (a
-// Pipeline verified alone). Context variables are deliberately left alone:
-// an image that depends on one is not known before the run.
-func applyPipelineParams(spec *v1.PipelineSpec, pr *v1.PipelineRun) (*v1.PipelineSpec, error) {
-	if pr == nil {
-		pr = &v1.PipelineRun{}
-	}
-	return presources.ApplyParameters(spec.DeepCopy(), pr)
-}
-
-// applyTaskParams substitutes params (a TaskRun's or a pipeline task's,
-// including one matrix combination) and the task's defaults, as the TaskRun
-// reconciler does.
-func applyTaskParams(ts *v1.TaskSpec, params v1.Params) *v1.TaskSpec {
-	tr := &v1.TaskRun{Spec: v1.TaskRunSpec{Params: params}}
-	return tresources.ApplyParameters(ts, tr, ts.Params...)
-}
 
 // paramExpr returns the first unresolved expression in a param value.
 func paramExpr(v v1.ParamValue) string {

@@ -10,7 +10,7 @@ import (
 
 // pipelineCtx is what the tasks of one pipeline share.
 type pipelineCtx struct {
-	base string
+	base Subject
 	ns   string
 	pr   *v1.PipelineRun // nil for a Pipeline verified alone
 	// meta is the PipelineRun's metadata with the Pipeline's merged in, as
@@ -36,7 +36,7 @@ type pipelineCtx struct {
 // ApplyParameters before it creates the TaskRuns after the gate), so the
 // engine does the same and judges exactly what those TaskRuns receive.
 func (r *run) verifyPipelineRun(pr *v1.PipelineRun, live bool) {
-	base := runSubject("pipelinerun", pr.Namespace, pr.Name)
+	base := ObjectSubject("pipelinerun", pr.Namespace, pr.Name)
 	r.checkNamespace(base, pr.Namespace, "PipelineRun")
 	var recorded *v1.PipelineSpec
 	if live {
@@ -97,7 +97,7 @@ func (r *run) verifyPipelineRun(pr *v1.PipelineRun, live bool) {
 }
 
 func (r *run) verifyPipeline(p *v1.Pipeline) {
-	base := runSubject("pipeline", p.Namespace, p.Name)
+	base := ObjectSubject("pipeline", p.Namespace, p.Name)
 	r.summary.Pipelines++
 	applied, err := applyPipelineParams(&p.Spec, nil)
 	if err != nil {
@@ -113,7 +113,7 @@ func (r *run) verifyPipelineSpec(pc pipelineCtx, spec *v1.PipelineSpec) {
 	var bundles []Ref
 	for _, pt := range all {
 		if pt.TaskRef != nil && pt.TaskRef.Resolver == bundlesResolver {
-			ref := taskRefRef(pt.TaskRef, pc.ns, pt.Name, pc.base+" task="+pt.Name)
+			ref := taskRefRef(pt.TaskRef, pc.ns, pt.Name, pc.base.WithTask(pt.Name))
 			if plausibleBundle(ref) {
 				bundles = append(bundles, ref)
 			}
@@ -129,7 +129,7 @@ func (r *run) verifyPipelineSpec(pc pipelineCtx, spec *v1.PipelineSpec) {
 }
 
 func (r *run) verifyPipelineTask(pc pipelineCtx, pt v1.PipelineTask, finally bool) {
-	subject := pc.base + " task=" + pt.Name
+	subject := pc.base.WithTask(pt.Name)
 	r.summary.Tasks++
 	gate := r.isGateTask(pt)
 	if pt.PipelineRef != nil || pt.PipelineSpec != nil {
@@ -186,7 +186,7 @@ func (r *run) verifyPipelineTask(pc pipelineCtx, pt v1.PipelineTask, finally boo
 }
 
 func (r *run) verifyTaskRun(tr *v1.TaskRun) {
-	base := runSubject("taskrun", tr.Namespace, tr.Name)
+	base := ObjectSubject("taskrun", tr.Namespace, tr.Name)
 	r.checkNamespace(base, tr.Namespace, "TaskRun")
 	r.summary.Tasks++
 	meta := metaOf(tr.ObjectMeta)
@@ -227,7 +227,7 @@ func (r *run) verifyTaskRun(tr *v1.TaskRun) {
 // verifyTask checks a Task no verified run or pipeline used, as a TaskRun
 // without metadata of its own would run it.
 func (r *run) verifyTask(t *v1.Task) {
-	base := runSubject("task", t.Namespace, t.Name)
+	base := ObjectSubject("task", t.Namespace, t.Name)
 	r.summary.Tasks++
 	r.verifyTaskUnit(&taskUnit{base: base, task: t.Name, ns: t.Namespace, spec: &t.Spec, meta: runMeta{}.withTask(t.ObjectMeta)})
 }
@@ -246,9 +246,9 @@ func plausibleBundle(ref Ref) bool {
 
 // taskUnit is one task execution to verify.
 type taskUnit struct {
-	// base is the subject prefix: "pipelinerun/ns/pr task=build",
-	// "taskrun/ns/tr", "task/name".
-	base string
+	// base is the subject of the task: "pipelinerun/ns/pr task=build",
+	// "taskrun/ns/tr", "task/name"; steps and sidecars narrow it.
+	base Subject
 	// task groups findings: the pipeline task's name, or the run's or
 	// task's name.
 	task         string

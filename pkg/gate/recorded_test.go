@@ -157,7 +157,7 @@ spec:
 	key := func(r *gate.Report) map[string]bool {
 		m := map[string]bool{}
 		for _, f := range append(append([]gate.Finding{}, r.Violations...), r.Errors...) {
-			m[f.Check+" "+f.Subject+" "+f.Message] = true
+			m[f.Check+" "+f.Subject.String()+" "+f.Message] = true
 		}
 		return m
 	}

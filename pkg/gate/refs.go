@@ -1,7 +1,6 @@
 package gate
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -10,6 +9,8 @@ import (
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/security-gate/security-gate/pkg/transient"
 )
 
 const bundlesResolver = "bundles"
@@ -52,7 +53,7 @@ func resolverParams(ps v1.Params) map[string]string {
 
 // newRef builds a Ref from a reference's name or resolver form. A bundles
 // resolver reference carries its bundle and object name in its params.
-func newRef(kind, refName string, resolver v1.ResolverName, params v1.Params, ns, pipelineTask, subject string) Ref {
+func newRef(kind, refName string, resolver v1.ResolverName, params v1.Params, ns, pipelineTask string, subject Subject) Ref {
 	ref := Ref{Kind: kind, Name: refName, Namespace: ns, Resolver: string(resolver),
 		Params: resolverParams(params), PipelineTask: pipelineTask, Subject: subject}
 	if ref.Resolver == bundlesResolver {
@@ -63,17 +64,17 @@ func newRef(kind, refName string, resolver v1.ResolverName, params v1.Params, ns
 }
 
 // taskRefRef builds the Ref of a taskRef.
-func taskRefRef(tr *v1.TaskRef, ns, pipelineTask, subject string) Ref {
+func taskRefRef(tr *v1.TaskRef, ns, pipelineTask string, subject Subject) Ref {
 	return newRef(KindTask, tr.Name, tr.Resolver, tr.Params, ns, pipelineTask, subject)
 }
 
 // pipelineRefRef builds the Ref of a pipelineRef.
-func pipelineRefRef(pr *v1.PipelineRef, ns, subject string) Ref {
+func pipelineRefRef(pr *v1.PipelineRef, ns string, subject Subject) Ref {
 	return newRef(KindPipeline, pr.Name, pr.Resolver, pr.Params, ns, "", subject)
 }
 
 // stepRefRef builds the Ref of a step's StepAction reference.
-func stepRefRef(sr *v1.Ref, ns, pipelineTask, subject string) Ref {
+func stepRefRef(sr *v1.Ref, ns, pipelineTask string, subject Subject) Ref {
 	return newRef(KindStepAction, sr.Name, sr.Resolver, sr.Params, ns, pipelineTask, subject)
 }
 
@@ -158,38 +159,25 @@ func (r *run) doResolve(ref Ref) resolveResult {
 // asked for. Reported like not-found: the content needed is not there.
 var errWrongKind = errors.New("wrong kind")
 
-// normalizeResolved checks the kind of a resolved object and converts
-// v1beta1 Pipelines and Tasks to v1, as Tekton does.
+// normalizeResolved converts a resolved object to v1 (ToV1) and checks it
+// is the kind the reference asked for.
 func normalizeResolved(kind string, obj runtime.Object) (runtime.Object, error) {
-	ctx := context.Background()
-	switch o := obj.(type) {
+	obj, err := ToV1(obj)
+	if err != nil {
+		return nil, err
+	}
+	switch obj.(type) {
 	case *v1.Pipeline:
 		if kind == KindPipeline {
-			return o, nil
+			return obj, nil
 		}
 	case *v1.Task:
 		if kind == KindTask {
-			return o, nil
+			return obj, nil
 		}
 	case *v1beta1.StepAction:
 		if kind == KindStepAction {
-			return o, nil
-		}
-	case *v1beta1.Pipeline:
-		if kind == KindPipeline {
-			out := &v1.Pipeline{}
-			if err := o.ConvertTo(ctx, out); err != nil {
-				return nil, fmt.Errorf("converting Pipeline to v1: %w", err)
-			}
-			return out, nil
-		}
-	case *v1beta1.Task:
-		if kind == KindTask {
-			out := &v1.Task{}
-			if err := o.ConvertTo(ctx, out); err != nil {
-				return nil, fmt.Errorf("converting Task to v1: %w", err)
-			}
-			return out, nil
+			return obj, nil
 		}
 	}
 	return nil, fmt.Errorf("%w: resolved to a %T, want a %s", errWrongKind, obj, kind)
@@ -205,7 +193,7 @@ func (r *run) reportResolveError(ref Ref, task string, needed bool, err error) {
 		r.finding(needSeverity(needed), CheckUnresolved, task, ref.Subject,
 			"%s could not be loaded: %v%s", what, err, neededSuffix(needed))
 	default:
-		r.errorf(CheckUnresolved, task, ref.Subject, IsTransient(err),
+		r.errorf(CheckUnresolved, task, ref.Subject, transient.Is(err),
 			"could not decide: loading %s failed: %v", what, err)
 	}
 }

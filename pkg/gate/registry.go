@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/security-gate/security-gate/pkg/transient"
 )
 
 // forEach runs fn(0..n-1) on at most Options.Concurrency goroutines and
@@ -61,11 +63,11 @@ func (r *run) checkExtraImages(images []string) {
 			continue
 		}
 		if expr := unresolvedExpr(img); expr != "" {
-			r.violation(CheckImageReference, "", img, "image %q depends on %s (%s), which is not known before the run", img, describeExpr(expr), expr)
+			r.violation(CheckImageReference, "", ImageSubject(img), "image %q depends on %s (%s), which is not known before the run", img, describeExpr(expr), expr)
 			continue
 		}
 		if _, err := name.ParseReference(img); err != nil {
-			r.violation(CheckImageReference, "", img, "image %q is not a valid image reference: %v", img, err)
+			r.violation(CheckImageReference, "", ImageSubject(img), "image %q is not a valid image reference: %v", img, err)
 			continue
 		}
 		r.useImage(img, "")
@@ -75,7 +77,7 @@ func (r *run) checkExtraImages(images []string) {
 // verifyImages resolves every distinct image reference to a digest once,
 // then calls VerifyImage once per distinct digest, both on the worker pool.
 func (r *run) verifyImages() {
-	if !r.imageRegistryChecks() || len(r.images) == 0 || r.ctx.Err() != nil {
+	if (!r.imageRegistryChecks() && !r.provenanceChecks()) || len(r.images) == 0 || r.ctx.Err() != nil {
 		return
 	}
 	refs := make([]string, 0, len(r.images))
@@ -85,7 +87,7 @@ func (r *run) verifyImages() {
 	sort.Strings(refs)
 	if r.e.opts.Verifier == nil {
 		for _, img := range refs {
-			r.violation(CheckUnresolved, r.imageTask(img), img,
+			r.violation(CheckUnresolved, r.imageTask(img), ImageSubject(img),
 				"signature and attestations of image %q not verified: no registry verifier is configured and images.authorities or attestations require one", img)
 		}
 		return
@@ -105,13 +107,16 @@ func (r *run) verifyImages() {
 	var order []string
 	for i, img := range refs {
 		task := r.imageTask(img)
+		if r.decidedBeforeRegistry(img) {
+			continue // build.go
+		}
 		switch err := errs[i]; {
 		case err == nil && digests[i] == "":
-			r.errorf(CheckRegistry, task, img, false, "could not decide: image %q resolved to no digest", img)
+			r.errorf(CheckRegistry, task, ImageSubject(img), false, "could not decide: image %q resolved to no digest", img)
 		case errors.Is(err, ErrNotFound):
-			r.violation(CheckImageSignature, task, img, "image %q was not found in its registry, so it cannot be verified", img)
+			r.violation(CheckImageSignature, task, ImageSubject(img), "image %q was not found in its registry, so it cannot be verified", img)
 		case err != nil:
-			r.errorf(CheckRegistry, task, img, IsTransient(err), "could not decide: resolving image %q to a digest failed: %v", img, err)
+			r.errorf(CheckRegistry, task, ImageSubject(img), transient.Is(err), "could not decide: resolving image %q to a digest failed: %v", img, err)
 		default:
 			if _, ok := byDigest[digests[i]]; !ok {
 				order = append(order, digests[i])
@@ -126,13 +131,14 @@ func (r *run) verifyImages() {
 	}
 	r.forEach(len(order), func(i int) {
 		d := order[i]
-		results[i], verrs[i] = r.e.opts.Verifier.VerifyImage(r.ctx, ImageTarget{Ref: byDigest[d][0], Digest: d})
+		results[i], verrs[i] = r.e.opts.Verifier.VerifyImage(r.ctx, ImageTarget{Ref: byDigest[d][0], Digest: d, Build: r.buildOf(byDigest[d])})
 	})
 	for i, d := range order {
 		img := byDigest[d][0]
 		task := r.imageTask(img)
+		r.noteArtifact(d, byDigest[d])
 		if verrs[i] != nil {
-			r.errorf(CheckImageSignature, task, img, IsTransient(verrs[i]),
+			r.errorf(CheckImageSignature, task, ImageSubject(img), transient.Is(verrs[i]),
 				"could not decide: verifying image %q (%s) failed: %v", img, d, verrs[i])
 			continue
 		}
@@ -140,8 +146,8 @@ func (r *run) verifyImages() {
 			if f.Task == "" {
 				f.Task = task
 			}
-			if f.Subject == "" {
-				f.Subject = img
+			if f.Subject.IsZero() {
+				f.Subject = ImageSubject(img)
 			}
 			r.add(f)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/security-gate/security-gate/pkg/apis/securitygate/v1alpha1"
 	"github.com/security-gate/security-gate/pkg/gate"
 	"github.com/security-gate/security-gate/pkg/gate/local"
+	"github.com/security-gate/security-gate/pkg/transient"
 )
 
 // signing is a policy with image registry rules (authorities are names
@@ -108,7 +109,7 @@ func TestImageRegistryOutcomes(t *testing.T) {
 		name: "transient resolve error: could not decide", policy: signing,
 		verifier: func() *fakeVerifier {
 			f := newFakeVerifier()
-			f.resolveErr["r.example/app:1"] = gate.MarkTransient(errors.New("503 Service Unavailable"))
+			f.resolveErr["r.example/app:1"] = transient.Mark(errors.New("503 Service Unavailable"))
 			return f
 		}, verdict: gate.VerdictError,
 		wants: []want{e(gate.CheckRegistry, "r.example/app:1", "503 Service Unavailable")},
@@ -195,7 +196,7 @@ spec:
 	t.Run("verifier pins each tag once and reads at the digest", func(t *testing.T) {
 		f := newFakeVerifier()
 		f.digests[tag] = dig
-		f.bundleFind[dig] = []gate.Finding{{Check: gate.CheckBundleSignature, Subject: dig, Message: "signed by an unknown key", Severity: gate.SeverityViolation}}
+		f.bundleFind[dig] = []gate.Finding{{Check: gate.CheckBundleSignature, Subject: gate.ImageSubject(dig), Message: "signed by an unknown key", Severity: gate.SeverityViolation}}
 		res := newRes()
 		rep := verify(t, spec(bundlePolicy), in, gate.Options{Resolver: res, Verifier: f})
 		expect(t, rep, gate.VerdictFail, v(gate.CheckBundleSignature, dig, "signed by an unknown key"))
@@ -252,7 +253,7 @@ spec:
 	t.Run("bundle verification error: could not decide", func(t *testing.T) {
 		f := newFakeVerifier()
 		f.digests[tag] = dig
-		f.verifyErr[dig] = gate.MarkTransient(fmt.Errorf("connection reset"))
+		f.verifyErr[dig] = transient.Mark(fmt.Errorf("connection reset"))
 		rep := verify(t, spec(bundlePolicy), in, gate.Options{Resolver: newRes(), Verifier: f})
 		if rep.Verdict != gate.VerdictError || len(rep.Errors) == 0 || !rep.Errors[0].Transient {
 			t.Fatalf("report = %+v, want a transient error", rep)

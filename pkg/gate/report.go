@@ -47,9 +47,10 @@ const (
 type Finding struct {
 	// Check is one of the Check* ids.
 	Check string `json:"check"`
-	// Subject names the object precisely, e.g.
-	// "pipelinerun/ci/release-42 task=build step=compile" or an image reference.
-	Subject string `json:"subject"`
+	// Subject names the object precisely (its String form, e.g.
+	// "pipelinerun/ci/release-42 task=build step=compile" or an image
+	// reference, is the JSON value).
+	Subject Subject `json:"subject"`
 	// Message says what is wrong and what was expected.
 	Message string `json:"message"`
 

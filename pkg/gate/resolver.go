@@ -38,7 +38,7 @@ type Ref struct {
 	// pipelineRef); the controller maps it to Tekton's ResolutionRequest.
 	PipelineTask string
 	// Subject names the object holding the reference, for messages.
-	Subject string
+	Subject Subject
 }
 
 // Resolved is the content behind a Ref.

@@ -1,7 +1,6 @@
 package gate
 
 import (
-	"context"
 	"fmt"
 
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
@@ -72,8 +71,12 @@ func (r *run) markUsed(kind string, obj runtime.Object) {
 
 func (r *run) sortInputs(objs []runtime.Object) inputs {
 	var in inputs
-	ctx := context.Background()
 	for i, obj := range objs {
+		obj, err := ToV1(obj)
+		if err != nil {
+			r.errorf(CheckInput, "", TextSubject(fmt.Sprintf("object %d", i)), false, "could not decide: %v", err)
+			continue
+		}
 		switch o := obj.(type) {
 		case *v1.PipelineRun:
 			in.pipelineRuns = append(in.pipelineRuns, o)
@@ -85,56 +88,19 @@ func (r *run) sortInputs(objs []runtime.Object) inputs {
 			in.tasks = append(in.tasks, o)
 		case *v1beta1.StepAction:
 			in.stepActions = append(in.stepActions, o)
-		case *v1beta1.PipelineRun:
-			out := &v1.PipelineRun{}
-			if r.convert(i, o.ConvertTo(ctx, out)) {
-				in.pipelineRuns = append(in.pipelineRuns, out)
-			}
-		case *v1beta1.TaskRun:
-			out := &v1.TaskRun{}
-			if r.convert(i, o.ConvertTo(ctx, out)) {
-				in.taskRuns = append(in.taskRuns, out)
-			}
-		case *v1beta1.Pipeline:
-			out := &v1.Pipeline{}
-			if r.convert(i, o.ConvertTo(ctx, out)) {
-				in.pipelines = append(in.pipelines, out)
-			}
-		case *v1beta1.Task:
-			out := &v1.Task{}
-			if r.convert(i, o.ConvertTo(ctx, out)) {
-				in.tasks = append(in.tasks, out)
-			}
 		default:
-			r.errorf(CheckInput, "", fmt.Sprintf("object %d", i), false,
+			r.errorf(CheckInput, "", TextSubject(fmt.Sprintf("object %d", i)), false,
 				"could not decide: unsupported object %T: want a PipelineRun, TaskRun, Pipeline, Task or StepAction", obj)
 		}
 	}
 	return in
 }
 
-func (r *run) convert(i int, err error) bool {
-	if err != nil {
-		r.errorf(CheckInput, "", fmt.Sprintf("object %d", i), false, "could not decide: converting to tekton.dev/v1 failed: %v", err)
-		return false
-	}
-	return true
-}
-
-// runSubject is "<kind>/<namespace>/<name>", or "<kind>/<name>" when the
-// object has no namespace.
-func runSubject(kind, ns, name string) string {
-	if ns == "" {
-		return kind + "/" + name
-	}
-	return kind + "/" + ns + "/" + name
-}
-
 // verifyStepAction checks a StepAction no verified step referenced, as the
 // one step of a task, with its parameter defaults: its image and its
 // securityContext are what any step using it would run.
 func (r *run) verifyStepAction(sa *v1beta1.StepAction) {
-	base := runSubject("stepaction", sa.Namespace, sa.Name)
+	base := ObjectSubject("stepaction", sa.Namespace, sa.Name)
 	r.summary.Tasks++
 	step := mergeStepAction(v1.Step{Name: sa.Name}, nil, sa)
 	r.verifyTaskUnit(&taskUnit{base: base, task: sa.Name, ns: sa.Namespace,

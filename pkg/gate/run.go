@@ -37,6 +37,9 @@ type run struct {
 	bundleRefs  map[string]bool
 	verifiedSet map[string]bool
 	notes       noteSet
+	// buildState is what is known of the artifacts the gate received
+	// (build.go).
+	buildState buildState
 }
 
 func newRun(ctx context.Context, e *Engine, policy *v1alpha1.SecurityGateSpec) *run {
@@ -63,54 +66,33 @@ func (r *run) add(f Finding) {
 	r.mu.Unlock()
 }
 
-func (r *run) violation(check, task, subject, format string, args ...any) {
+func (r *run) violation(check, task string, subject Subject, format string, args ...any) {
 	r.add(Finding{Check: check, Task: task, Subject: subject, Message: fmt.Sprintf(format, args...), Severity: SeverityViolation})
 }
 
-func (r *run) warning(check, task, subject, format string, args ...any) {
+func (r *run) warning(check, task string, subject Subject, format string, args ...any) {
 	r.add(Finding{Check: check, Task: task, Subject: subject, Message: fmt.Sprintf(format, args...), Severity: SeverityWarning})
 }
 
 // finding adds a violation or a warning.
-func (r *run) finding(sev Severity, check, task, subject, format string, args ...any) {
+func (r *run) finding(sev Severity, check, task string, subject Subject, format string, args ...any) {
 	r.add(Finding{Check: check, Task: task, Subject: subject, Message: fmt.Sprintf(format, args...), Severity: sev})
 }
 
-func (r *run) errorf(check, task, subject string, transient bool, format string, args ...any) {
+func (r *run) errorf(check, task string, subject Subject, transient bool, format string, args ...any) {
 	r.add(Finding{Check: check, Task: task, Subject: subject, Message: fmt.Sprintf(format, args...), Severity: SeverityError, Transient: transient})
 }
 
-// Policy helpers. The engine is given a defaulted spec, but it applies the
-// documented defaults itself too, so a spec built in code without
-// SetDefaults is never read as "check nothing".
+// Policy helpers. They read the policy as given: Verify only accepts a
+// defaulted spec (defaulted), so every default lives in SetDefaults alone.
 
-func (r *run) mode() v1alpha1.Mode {
-	if r.policy.Mode == "" {
-		return v1alpha1.ModeEnforce
-	}
-	return r.policy.Mode
-}
+func (r *run) mode() v1alpha1.Mode { return r.policy.Mode }
 
-func (r *run) gateOrder() v1alpha1.GateOrderMode {
-	if r.policy.GateOrder == "" {
-		return v1alpha1.GateOrderEnforce
-	}
-	return r.policy.GateOrder
-}
+func (r *run) gateOrder() v1alpha1.GateOrderMode { return r.policy.GateOrder }
 
-func (r *run) level() v1alpha1.SecurityContextLevel {
-	if r.policy.SecurityContext == nil || r.policy.SecurityContext.Level == "" {
-		return v1alpha1.LevelRestricted
-	}
-	return r.policy.SecurityContext.Level
-}
+func (r *run) level() v1alpha1.SecurityContextLevel { return r.policy.SecurityContext.Level }
 
-func (r *run) denyNamespaces() []string {
-	if r.policy.Namespaces == nil || r.policy.Namespaces.Deny == nil {
-		return v1alpha1.DefaultDenyNamespaces
-	}
-	return r.policy.Namespaces.Deny
-}
+func (r *run) denyNamespaces() []string { return r.policy.Namespaces.Deny }
 
 func (r *run) bundlesRequired() bool {
 	return r.policy.Bundles != nil && r.policy.Bundles.Required

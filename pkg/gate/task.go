@@ -6,8 +6,6 @@ import (
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	"github.com/tektoncd/pipeline/pkg/names"
-	tknpod "github.com/tektoncd/pipeline/pkg/pod"
-	tresources "github.com/tektoncd/pipeline/pkg/reconciler/taskrun/resources"
 )
 
 // stepName is the name Tekton gives a step: its own, or unnamed-<index>.
@@ -25,14 +23,14 @@ type container struct {
 	// podName is the name of its container in the Pod: Tekton's
 	// "step-<name>" or "sidecar-<name>", which pod annotations address.
 	podName string
-	subject string
+	subject Subject
 	step    *v1.Step
 	sidecar *v1.Sidecar
 }
 
 // stepContainerName is the Pod container name Tekton gives step i.
 func stepContainerName(i int, name string) string {
-	return names.SimpleNameGenerator.RestrictLength(tknpod.StepName(name, i))
+	return names.SimpleNameGenerator.RestrictLength(podStepName(name, i))
 }
 
 // sidecarContainerName is the Pod container name Tekton gives a sidecar.
@@ -40,8 +38,7 @@ func sidecarContainerName(name string) string {
 	return names.SimpleNameGenerator.RestrictLength(sidecarPrefix + name)
 }
 
-// sidecarPrefix is what Tekton's pod builder puts before a sidecar's name
-// (pkg/pod exports the step form, StepName, but not this one).
+// sidecarPrefix is what Tekton's pod builder puts before a sidecar's name.
 const sidecarPrefix = "sidecar-"
 
 // verifyTaskUnit runs the step checks on one task execution, once per
@@ -71,11 +68,7 @@ func (r *run) verifyTaskUnit(u *taskUnit) {
 			}
 			r.checkImage(u.task, c.subject, stepWhat(c.kind, c.name), image)
 		}
-		tpl := u.podTemplate
-		if tpl != nil {
-			tr := &v1.TaskRun{Spec: v1.TaskRunSpec{Params: params}}
-			tpl = tresources.ApplyPodTemplateReplacements(tpl, tr, ts.Params...)
-		}
+		tpl := applyPodTemplateParams(u.podTemplate, params, ts.Params)
 		r.checkSecurityContext(u, ts, containers, tpl)
 	}
 }
@@ -97,7 +90,7 @@ func (r *run) expandTask(u *taskUnit, params v1.Params) (*v1.TaskSpec, []contain
 			continue
 		}
 		name := stepName(i, st.Name)
-		subject := u.base + " step=" + name
+		subject := u.base.WithStep(name)
 		ref := stepRefRef(withParams.Steps[i].Ref, u.ns, u.pipelineTask, subject)
 		if ref.Resolver == bundlesResolver && !r.checkBundleRef(ref, fmt.Sprintf("step %q ref", name), false, u.task, true) {
 			loaded[i] = false
@@ -123,12 +116,12 @@ func (r *run) expandTask(u *taskUnit, params v1.Params) (*v1.TaskSpec, []contain
 		}
 		name := stepName(i, steps[i].Name)
 		out = append(out, container{kind: "step", name: name, podName: stepContainerName(i, steps[i].Name),
-			subject: u.base + " step=" + name, step: &steps[i]})
+			subject: u.base.WithStep(name), step: &steps[i]})
 	}
 	for i := range final.Sidecars {
 		name := stepName(i, final.Sidecars[i].Name)
 		out = append(out, container{kind: "sidecar", name: name, podName: sidecarContainerName(final.Sidecars[i].Name),
-			subject: u.base + " sidecar=" + name, sidecar: &final.Sidecars[i]})
+			subject: u.base.WithSidecar(name), sidecar: &final.Sidecars[i]})
 	}
 	return final, out, true
 }

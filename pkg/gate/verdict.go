@@ -1,7 +1,10 @@
 package gate
 
 import (
+	"cmp"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/security-gate/security-gate/pkg/apis/securitygate/v1alpha1"
 )
@@ -44,6 +47,7 @@ func (r *run) report() *Report {
 		rep.VerifiedImages = append(rep.VerifiedImages, d)
 	}
 	sort.Strings(rep.VerifiedImages)
+	rep.VerifiedImages = r.verifiedArtifacts(rep.VerifiedImages)
 	r.notes.fill(rep)
 	rep.Verdict = verdictRule(len(rep.Violations), len(rep.Errors), len(rep.Warnings))
 	return rep
@@ -95,18 +99,16 @@ func Decide(r *Report) Verdict {
 	}
 }
 
+// sortFindings orders findings as SortNotes orders notes.
 func sortFindings(fs []Finding) {
-	sort.SliceStable(fs, func(i, j int) bool {
-		a, b := fs[i], fs[j]
-		if a.Task != b.Task {
-			return a.Task < b.Task
-		}
-		if a.Subject != b.Subject {
-			return a.Subject < b.Subject
-		}
-		if a.Check != b.Check {
-			return a.Check < b.Check
-		}
-		return a.Message < b.Message
+	slices.SortStableFunc(fs, func(a, b Finding) int {
+		return comparePlace(a.Task, a.Subject, a.Check, a.Message, b.Task, b.Subject, b.Check, b.Message)
 	})
+}
+
+// comparePlace orders what a report lists by task, subject, check and
+// message.
+func comparePlace(aTask string, aSubject Subject, aCheck, aMessage, bTask string, bSubject Subject, bCheck, bMessage string) int {
+	return cmp.Or(strings.Compare(aTask, bTask), strings.Compare(aSubject.String(), bSubject.String()),
+		strings.Compare(aCheck, bCheck), strings.Compare(aMessage, bMessage))
 }

@@ -28,6 +28,10 @@ type ImageTarget struct {
 	Ref string
 	// Digest is repo@sha256:… as resolved once for the run.
 	Digest string
+	// Build is set when the image is an artifact the gate received whose
+	// signed provenance spec.provenance judges (build.go): the TaskRun of
+	// the run that built it, or none for an offline check.
+	Build *Build
 }
 
 // ImageResult is what VerifyImage found.

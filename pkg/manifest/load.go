@@ -86,6 +86,6 @@ func loadFile(p string) ([]Document, error) {
 	if err != nil {
 		return nil, &Error{Source: p, Err: err}
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only
 	return Parse(f, p)
 }

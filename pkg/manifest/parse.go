@@ -3,7 +3,6 @@ package manifest
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,10 +12,12 @@ import (
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"knative.dev/pkg/apis"
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
+
+	"github.com/security-gate/security-gate/pkg/gate"
 )
 
 // Document is one object read from a stream.
@@ -180,39 +181,14 @@ func decodeMap(m map[string]any, depth int, strict bool) ([]runtime.Object, erro
 // error, because a misspelt field (securityContex) would otherwise be
 // verified as absent. strict=false is for content Tekton resolved.
 func decodeTyped(apiVersion, kind string, js []byte, strict bool) (runtime.Object, error) {
-	ctx := context.Background()
-	v1beta := apiVersion == "tekton.dev/v1beta1"
-	var src, dst runtime.Object
-	switch kind {
-	case "PipelineRun":
-		src = &v1.PipelineRun{}
-		if v1beta {
-			src, dst = &v1beta1.PipelineRun{}, &v1.PipelineRun{}
-		}
-	case "Pipeline":
-		src = &v1.Pipeline{}
-		if v1beta {
-			src, dst = &v1beta1.Pipeline{}, &v1.Pipeline{}
-		}
-	case "TaskRun":
-		src = &v1.TaskRun{}
-		if v1beta {
-			src, dst = &v1beta1.TaskRun{}, &v1.TaskRun{}
-		}
-	case "Task":
-		src = &v1.Task{}
-		if v1beta {
-			src, dst = &v1beta1.Task{}, &v1.Task{}
-		}
-	case "StepAction":
-		if !v1beta {
-			// StepAction is served as v1beta1 only by Tekton v1.15; decode a
-			// v1 document into the same shape rather than reject it.
-			apiVersion = "tekton.dev/v1beta1"
-		}
-		src = &v1beta1.StepAction{}
-	default:
-		return nil, fmt.Errorf("unsupported kind %q (%s): want PipelineRun, Pipeline, TaskRun, Task or StepAction", kind, apiVersion)
+	src, err := newTyped(apiVersion, kind)
+	if err != nil {
+		return nil, err
+	}
+	if kind == "StepAction" {
+		// StepAction is served as v1beta1 only by Tekton v1.15; a v1
+		// document is decoded into the same shape rather than rejected.
+		apiVersion = "tekton.dev/v1beta1"
 	}
 	strictErrs, err := kjson.UnmarshalStrict(js, src)
 	if err != nil {
@@ -225,34 +201,33 @@ func decodeTyped(apiVersion, kind string, js []byte, strict bool) (runtime.Objec
 		}
 		return nil, fmt.Errorf("%s %s: %s", kind, apiVersion, strings.Join(msgs, "; "))
 	}
-	if dst == nil {
-		setTypeMeta(src, apiVersion, kind)
-		return src, nil
-	}
-	conv, ok := src.(apis.Convertible)
-	if !ok {
-		return nil, fmt.Errorf("%s %s cannot be converted", kind, apiVersion)
-	}
-	if err := conv.ConvertTo(ctx, dst.(apis.Convertible)); err != nil {
-		return nil, fmt.Errorf("converting %s from %s to tekton.dev/v1: %w", kind, apiVersion, err)
-	}
-	setTypeMeta(dst, "tekton.dev/v1", kind)
-	return dst, nil
+	src.GetObjectKind().SetGroupVersionKind(schema.FromAPIVersionAndKind(apiVersion, kind))
+	return gate.ToV1(src)
 }
 
-func setTypeMeta(obj runtime.Object, apiVersion, kind string) {
-	switch o := obj.(type) {
-	case *v1.PipelineRun:
-		o.APIVersion, o.Kind = apiVersion, kind
-	case *v1.Pipeline:
-		o.APIVersion, o.Kind = apiVersion, kind
-	case *v1.TaskRun:
-		o.APIVersion, o.Kind = apiVersion, kind
-	case *v1.Task:
-		o.APIVersion, o.Kind = apiVersion, kind
-	case *v1beta1.StepAction:
-		o.APIVersion, o.Kind = apiVersion, kind
+// newTyped returns an empty object of the Tekton type for apiVersion and
+// kind (apiVersion is tekton.dev/v1 or tekton.dev/v1beta1).
+func newTyped(apiVersion, kind string) (runtime.Object, error) {
+	v1beta := apiVersion == "tekton.dev/v1beta1"
+	pick := func(v1obj, v1beta1obj runtime.Object) runtime.Object {
+		if v1beta {
+			return v1beta1obj
+		}
+		return v1obj
 	}
+	switch kind {
+	case "PipelineRun":
+		return pick(&v1.PipelineRun{}, &v1beta1.PipelineRun{}), nil
+	case "Pipeline":
+		return pick(&v1.Pipeline{}, &v1beta1.Pipeline{}), nil
+	case "TaskRun":
+		return pick(&v1.TaskRun{}, &v1beta1.TaskRun{}), nil
+	case "Task":
+		return pick(&v1.Task{}, &v1beta1.Task{}), nil
+	case "StepAction":
+		return &v1beta1.StepAction{}, nil
+	}
+	return nil, fmt.Errorf("unsupported kind %q (%s): want PipelineRun, Pipeline, TaskRun, Task or StepAction", kind, apiVersion)
 }
 
 func cleanJSONError(err error) error {

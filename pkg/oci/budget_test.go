@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/security-gate/security-gate/pkg/transient"
 	"github.com/security-gate/security-gate/test/fixture"
 )
 
@@ -77,7 +78,7 @@ func TestRequestBudget(t *testing.T) {
 			}
 			resp, err := c.Do(req)
 			if err == nil {
-				resp.Body.Close()
+				_ = resp.Body.Close()
 				t.Fatalf("got %s, want an error", resp.Status)
 			}
 			if tt.wantAttempts == 0 {
@@ -90,7 +91,7 @@ func TestRequestBudget(t *testing.T) {
 				return
 			}
 			var te *TransientError
-			if !errors.As(err, &te) || !IsTransient(err) {
+			if !errors.As(err, &te) || !transient.Is(err) {
 				t.Fatalf("got %v (caller's context: %v), want a TransientError", err, ctx.Err())
 			}
 			if te.Attempts != tt.wantAttempts || calls.Load() != int64(tt.wantAttempts) {
@@ -122,7 +123,7 @@ func TestClientStalledRegistry(t *testing.T) {
 	defer cancel()
 	_, err = c.Get(ctx, d)
 	var te *TransientError
-	if !errors.As(err, &te) || !IsTransient(err) || ctx.Err() != nil {
+	if !errors.As(err, &te) || !transient.Is(err) || ctx.Err() != nil {
 		t.Fatalf("got %v (context: %v), want a TransientError before the caller's deadline", err, ctx.Err())
 	}
 	if te.Attempts != 1 || reg.Requests() != 1 {

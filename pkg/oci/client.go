@@ -11,6 +11,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/security-gate/security-gate/pkg/defaults"
+	"github.com/security-gate/security-gate/pkg/transient"
 )
 
 // Options configure a Client. The zero value is usable.
@@ -22,7 +25,7 @@ type Options struct {
 	// Transport is the base HTTP transport (default SharedTransport()).
 	Transport http.RoundTripper
 	// Timeout is the budget of one request: every attempt, the waits
-	// between them and the body read together (default 20s), never past the
+	// between them and the body read together (default defaults.RegistryTimeout, 30s), never past the
 	// caller's context deadline.
 	Timeout time.Duration
 	// Retries is how many times a transient failure of an idempotent request
@@ -38,6 +41,46 @@ type Options struct {
 	UserAgent string
 }
 
+func (opts Options) withDefaults() Options {
+	if opts.Keychain == nil {
+		opts.Keychain = authn.DefaultKeychain
+	}
+	if opts.Transport == nil {
+		opts.Transport = SharedTransport()
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = defaults.RegistryTimeout
+	}
+	switch {
+	case opts.Retries == 0:
+		opts.Retries = defaults.RegistryRetries
+	case opts.Retries < 0:
+		opts.Retries = 0
+	}
+	if opts.Backoff <= 0 {
+		opts.Backoff = defaults.RegistryBackoff
+	}
+	opts.Limits = opts.Limits.withDefaults()
+	return opts
+}
+
+// guarded is the transport of a Client: the ping cache over the request
+// budget, size caps and bounded retries.
+func guarded(opts Options) http.RoundTripper {
+	return newPingCache(&guardTransport{
+		inner: opts.Transport, timeout: opts.Timeout, retries: opts.Retries,
+		backoff: opts.Backoff, limits: opts.Limits,
+	})
+}
+
+// Transport returns the HTTP transport a Client built from opts sends its
+// requests through: one budget per request, size caps, bounded retries of
+// idempotent requests, and failures that may go away marked transient
+// (pkg/transient) where they arise. It is for code that must call
+// go-containerregistry itself, such as the writer of verification
+// summaries, so its requests are bounded and classified like every other.
+func Transport(opts Options) http.RoundTripper { return guarded(opts.withDefaults()) }
+
 // Client reads from OCI registries. It is safe for concurrent use; share one
 // per keychain for the life of the process.
 type Client struct {
@@ -47,31 +90,9 @@ type Client struct {
 
 // New returns a Client.
 func New(opts Options) (*Client, error) {
-	if opts.Keychain == nil {
-		opts.Keychain = authn.DefaultKeychain
-	}
-	if opts.Transport == nil {
-		opts.Transport = SharedTransport()
-	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = DefaultTimeout
-	}
-	switch {
-	case opts.Retries == 0:
-		opts.Retries = DefaultRetries
-	case opts.Retries < 0:
-		opts.Retries = 0
-	}
-	if opts.Backoff <= 0 {
-		opts.Backoff = DefaultBackoff
-	}
-	opts.Limits = opts.Limits.withDefaults()
-	guard := &guardTransport{
-		inner: opts.Transport, timeout: opts.Timeout, retries: opts.Retries,
-		backoff: opts.Backoff, limits: opts.Limits,
-	}
+	opts = opts.withDefaults()
 	ropts := []remote.Option{
-		remote.WithTransport(&pingCache{inner: guard}),
+		remote.WithTransport(guarded(opts)),
 		remote.WithAuthFromKeychain(opts.Keychain),
 		// Retries happen in guardTransport (bounded, context-aware); turn
 		// go-containerregistry's own retry layer off so they do not multiply.
@@ -117,7 +138,7 @@ func (c *Client) ResolveDigest(ctx context.Context, ref string) (name.Digest, er
 		return name.Digest{}, fmt.Errorf("parsing image reference %q: %w", ref, err)
 	}
 	desc, err := remote.Head(r, c.RemoteOptions(ctx)...)
-	if IsTransient(err) {
+	if transient.Is(err) {
 		// Already retried; a GET would only repeat the wait.
 		return name.Digest{}, fmt.Errorf("resolving %s: %w", ref, err)
 	}

@@ -14,11 +14,15 @@
 //   - bounded retries with exponential backoff on transient failures (5xx,
 //     408/429, connection resets) for idempotent requests, only while the
 //     budget can hold the wait, then a typed *TransientError saying how many
-//     attempts were made;
+//     attempts were made, marked transient (pkg/transient) like every other
+//     failure that may go away: the transport classifies where the error
+//     arises, and callers read it with transient.Is;
 //   - size caps on every response (manifests 4 MiB, blobs 32 MiB by default),
 //     so a registry cannot make the gate allocate without bound.
 //
-// Classification helpers (IsTransient, IsNotFound, IsTooLarge) let callers
-// keep the three outcomes apart: missing content is a policy violation,
-// a transient failure means "could not decide".
+// IsNotFound and IsTooLarge, with transient.Is, let callers keep the three
+// outcomes apart: missing content is a policy violation, a transient failure
+// means "could not decide". Transport gives code that calls
+// go-containerregistry itself (the verification summary writer) the same
+// bounds and marking.
 package oci

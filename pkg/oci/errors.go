@@ -13,9 +13,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
-// TransientError is returned once the retries of a request are exhausted on
-// a failure that may go away by itself: a 5xx, 408 or 429 status, a timeout,
-// a connection reset. It means "could not decide", never "missing".
+// TransientError is returned, marked transient (pkg/transient), once the
+// retries of a request are exhausted on a failure that may go away by
+// itself: a 5xx, 408 or 429 status, a timeout, a connection reset. It means
+// "could not decide", never "missing".
 type TransientError struct {
 	// Method and URL of the request.
 	Method, URL string
@@ -36,10 +37,6 @@ func (e *TransientError) Error() string {
 }
 
 func (e *TransientError) Unwrap() error { return e.Err }
-
-// Transient reports true: callers (gate.IsTransient, the controller's
-// requeue) may try again later.
-func (e *TransientError) Transient() bool { return true }
 
 // TooLargeError is returned when a response is larger than the cap for its
 // kind (manifest, blob). It is not transient: the registry serves content the
@@ -64,8 +61,8 @@ func attempts(n int) string {
 	return fmt.Sprintf("%d attempts", n)
 }
 
-// timeoutError marks a request that used up its budget (as opposed to the
-// caller's context ending).
+// timeoutError is a request that used up its budget (as opposed to the
+// caller's context ending). It is returned marked transient.
 type timeoutError struct {
 	err    error
 	budget time.Duration
@@ -74,9 +71,8 @@ type timeoutError struct {
 func (e *timeoutError) Error() string {
 	return fmt.Sprintf("registry request timed out (budget %s for all attempts): %v", e.budget, e.err)
 }
-func (e *timeoutError) Unwrap() error   { return e.err }
-func (e *timeoutError) Timeout() bool   { return true }
-func (e *timeoutError) Temporary() bool { return true }
+func (e *timeoutError) Unwrap() error { return e.err }
+func (e *timeoutError) Timeout() bool { return true }
 
 func humanBytes(n int64) string {
 	switch {
@@ -86,24 +82,6 @@ func humanBytes(n int64) string {
 		return fmt.Sprintf("%d KiB", n>>10)
 	}
 	return fmt.Sprintf("%d bytes", n)
-}
-
-// IsTransient reports whether err means the registry could not be read for
-// now (and a verdict could not be decided): retries exhausted, 5xx, 408, 429,
-// timeouts, connection failures.
-func IsTransient(err error) bool {
-	if err == nil {
-		return false
-	}
-	var te *TransientError
-	if errors.As(err, &te) {
-		return true
-	}
-	var terr *transport.Error
-	if errors.As(err, &terr) {
-		return retryableStatus(terr.StatusCode)
-	}
-	return transientNetError(err)
 }
 
 // IsNotFound reports whether the registry said the manifest, blob or
@@ -140,7 +118,8 @@ func retryableStatus(code int) bool {
 	return code >= 500 && code <= 599
 }
 
-// transientNetError classifies errors below HTTP. A cancelled caller context
+// transientNetError classifies errors below HTTP, where they arise: the
+// transport marks what it returns accordingly. A cancelled caller context
 // is not transient: the caller gave up.
 func transientNetError(err error) bool {
 	if errors.Is(err, context.Canceled) {

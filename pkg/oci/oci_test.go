@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/security-gate/security-gate/pkg/transient"
 	"github.com/security-gate/security-gate/test/fixture"
 )
 
@@ -58,7 +59,7 @@ func TestGuardTransport(t *testing.T) {
 		if err != nil {
 			return nil, err
 		}
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		if resp.StatusCode != http.StatusOK {
 			return nil, errors.New(resp.Status)
 		}
@@ -77,7 +78,7 @@ func TestGuardTransport(t *testing.T) {
 		calls.Store(0)
 		_, err := get(guard(time.Second, 3, limits), "/v2/down/manifests/x")
 		var te *TransientError
-		if !errors.As(err, &te) || te.Attempts != 4 || te.Status != 500 || calls.Load() != 4 || !IsTransient(err) {
+		if !errors.As(err, &te) || te.Attempts != 4 || te.Status != 500 || calls.Load() != 4 || !transient.Is(err) {
 			t.Fatalf("got %v after %d calls; want a TransientError after 4", err, calls.Load())
 		}
 	})
@@ -100,7 +101,7 @@ func TestGuardTransport(t *testing.T) {
 	})
 	t.Run("manifest over the cap (Content-Length)", func(t *testing.T) {
 		_, err := get(guard(time.Second, 0, limits), "/v2/big/manifests/x")
-		if !IsTooLarge(err) || IsTransient(err) {
+		if !IsTooLarge(err) || transient.Is(err) {
 			t.Fatalf("got %v, want a TooLargeError", err)
 		}
 	})
@@ -112,7 +113,7 @@ func TestGuardTransport(t *testing.T) {
 	})
 	t.Run("a body that stalls times out", func(t *testing.T) {
 		_, err := get(guard(100*time.Millisecond, 0, limits), "/v2/slow/blobs/x")
-		if err == nil || !IsTransient(err) {
+		if err == nil || !transient.Is(err) {
 			t.Fatalf("got %v, want a transient timeout", err)
 		}
 	})
@@ -139,7 +140,7 @@ func TestClient(t *testing.T) {
 		t.Fatalf("tag resolved with %d HEADs, want 1", n)
 	}
 	_, err = c.ResolveDigest(ctx, reg.Repo("app/none")+":v1")
-	if !IsNotFound(err) || IsTransient(err) {
+	if !IsNotFound(err) || transient.Is(err) {
 		t.Fatalf("missing tag: %v, want not found", err)
 	}
 	small, err := New(Options{Limits: Limits{Manifest: 64}})
@@ -148,5 +149,59 @@ func TestClient(t *testing.T) {
 	}
 	if _, err := small.Get(ctx, d); !IsTooLarge(err) {
 		t.Fatalf("manifest over a 64-byte cap: %v", err)
+	}
+}
+
+// Transport, for code that calls go-containerregistry itself, marks what
+// may go away transient where it arises: a 503 to a write (sent once), a
+// connection broken in the middle of a body. Anything else is returned as
+// the registry said it.
+func TestTransportMarksTransientFailures(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v2/busy/manifests/x":
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+		case "/v2/denied/manifests/x":
+			http.Error(w, "denied", http.StatusForbidden)
+		case "/v2/broken/blobs/x":
+			w.Header().Set("Content-Length", "100")
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write([]byte("partial"))
+			w.(http.Flusher).Flush()
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				_ = conn.Close()
+			}
+		}
+	}))
+	defer srv.Close()
+	client := &http.Client{Transport: Transport(Options{Transport: srv.Client().Transport, Timeout: 5 * time.Second, Backoff: time.Millisecond})}
+	for _, tc := range []struct {
+		name, method, path string
+		wantStatus         int
+		wantTransient      bool
+	}{
+		{name: "503 to a write", method: http.MethodPut, path: "/v2/busy/manifests/x", wantTransient: true},
+		{name: "503 to a read, after its retries", method: http.MethodGet, path: "/v2/busy/manifests/x", wantTransient: true},
+		{name: "403 is an answer", method: http.MethodPut, path: "/v2/denied/manifests/x", wantStatus: http.StatusForbidden},
+		{name: "connection broken mid-body", method: http.MethodGet, path: "/v2/broken/blobs/x", wantStatus: http.StatusOK, wantTransient: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequest(tc.method, srv.URL+tc.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := client.Do(req)
+			if err == nil {
+				defer resp.Body.Close()
+				if resp.StatusCode != tc.wantStatus {
+					t.Fatalf("status %d, want %d", resp.StatusCode, tc.wantStatus)
+				}
+				_, err = io.ReadAll(resp.Body)
+			}
+			if (err != nil) != tc.wantTransient || transient.Is(err) != tc.wantTransient {
+				t.Fatalf("error %v (transient %v), want transient %v", err, transient.Is(err), tc.wantTransient)
+			}
+		})
 	}
 }

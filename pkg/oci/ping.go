@@ -6,11 +6,12 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"golang.org/x/sync/singleflight"
+
+	"github.com/security-gate/security-gate/pkg/cache"
+	"github.com/security-gate/security-gate/pkg/transient"
 )
 
 // pingCache answers go-containerregistry's `GET /v2/` pings from the first
@@ -25,11 +26,8 @@ import (
 // notices a registry that changed its authentication); anything else is
 // asked again.
 type pingCache struct {
-	inner http.RoundTripper
-	group singleflight.Group
-
-	mu      sync.Mutex
-	answers map[string]pingAnswer
+	inner   http.RoundTripper
+	answers *cache.Cache[pingAnswer]
 }
 
 // pingTTL bounds how long a ping answer is reused; maxPingAnswers bounds how
@@ -40,11 +38,16 @@ const (
 	maxPingAnswers = 256
 )
 
+func newPingCache(inner http.RoundTripper) *pingCache {
+	return &pingCache{inner: inner, answers: cache.New[pingAnswer](maxPingAnswers, pingTTL, nil)}
+}
+
 type pingAnswer struct {
 	status int
 	header http.Header
 	err    error
-	at     time.Time
+	// keep: the answer is a property of the registry, reused for pingTTL.
+	keep bool
 }
 
 func (p *pingCache) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -52,32 +55,26 @@ func (p *pingCache) RoundTrip(req *http.Request) (*http.Response, error) {
 		return p.inner.RoundTrip(req)
 	}
 	key := req.URL.Scheme + "://" + req.URL.Host
-	if a, ok := p.lookup(key); ok {
-		return a.response(req)
-	}
 	// Concurrent first pings of one registry share one request.
-	v, err, _ := p.group.Do(key, func() (any, error) {
+	a, err := p.answers.Do(req.Context(), key, func(context.Context) (pingAnswer, error) {
 		resp, err := p.inner.RoundTrip(req)
 		if err != nil {
-			if req.URL.Scheme == "https" && httpFallback(req.URL.Host) && !IsTransient(err) &&
+			if req.URL.Scheme == "https" && httpFallback(req.URL.Host) && !transient.Is(err) &&
 				!errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-				p.store(key, pingAnswer{err: err})
+				return pingAnswer{err: err, keep: true}, nil
 			}
-			return nil, err
+			return pingAnswer{}, err
 		}
 		// The challenge is in the headers; the body is not used.
 		_, _ = io.Copy(io.Discard, resp.Body)
 		_ = resp.Body.Close()
-		a := pingAnswer{status: resp.StatusCode, header: resp.Header.Clone()}
-		if a.status == http.StatusOK || a.status == http.StatusUnauthorized {
-			p.store(key, a)
-		}
-		return a, nil
-	})
+		ok := resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized
+		return pingAnswer{status: resp.StatusCode, header: resp.Header.Clone(), keep: ok}, nil
+	}, func(a pingAnswer) bool { return a.keep })
 	if err != nil {
 		return nil, err
 	}
-	return v.(pingAnswer).response(req)
+	return a.response(req)
 }
 
 // httpFallback reports whether go-containerregistry also tries plain HTTP
@@ -87,40 +84,6 @@ func (p *pingCache) RoundTrip(req *http.Request) (*http.Response, error) {
 func httpFallback(host string) bool {
 	reg, err := name.NewRegistry(host)
 	return err == nil && reg.Scheme() == "http"
-}
-
-func (p *pingCache) lookup(key string) (pingAnswer, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	a, ok := p.answers[key]
-	if ok && time.Since(a.at) > pingTTL {
-		delete(p.answers, key)
-		return pingAnswer{}, false
-	}
-	return a, ok
-}
-
-func (p *pingCache) store(key string, a pingAnswer) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	a.at = time.Now()
-	if p.answers == nil {
-		p.answers = map[string]pingAnswer{}
-	}
-	if len(p.answers) >= maxPingAnswers {
-		for k, old := range p.answers {
-			if a.at.Sub(old.at) > pingTTL {
-				delete(p.answers, k)
-			}
-		}
-		for k := range p.answers {
-			if len(p.answers) < maxPingAnswers {
-				break
-			}
-			delete(p.answers, k) // any one: a forgotten answer only costs a ping
-		}
-	}
-	p.answers[key] = a
 }
 
 func (a pingAnswer) response(req *http.Request) (*http.Response, error) {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/security-gate/security-gate/pkg/transient"
 )
 
 // Limits caps the size of registry responses, by kind of resource.
@@ -21,14 +23,12 @@ type Limits struct {
 	Other int64
 }
 
-// Default values of Options.
+// Default size caps (Limits). The time budget and retries default to
+// pkg/defaults.
 const (
 	DefaultManifestLimit = 4 << 20
 	DefaultBlobLimit     = 32 << 20
 	DefaultOtherLimit    = 1 << 20
-	DefaultTimeout       = 20 * time.Second
-	DefaultRetries       = 3
-	DefaultBackoff       = 200 * time.Millisecond
 )
 
 func (l Limits) withDefaults() Limits {
@@ -132,7 +132,7 @@ retry:
 	if err := parent.Err(); err != nil {
 		return nil, err
 	}
-	return nil, &TransientError{Method: req.Method, URL: redact(req), Attempts: sent, Status: lastStatus, Err: lastErr}
+	return nil, transient.Mark(&TransientError{Method: req.Method, URL: redact(req), Attempts: sent, Status: lastStatus, Err: lastErr})
 }
 
 // once sends one attempt under the request's budget. The budget running out
@@ -207,7 +207,11 @@ func (b *guardedBody) wrap(err error) error {
 		return err
 	}
 	if b.ctx.Err() == context.DeadlineExceeded && b.parent.Err() == nil {
-		return &timeoutError{err: err, budget: b.budget}
+		return transient.Mark(&timeoutError{err: err, budget: b.budget})
+	}
+	if b.parent.Err() == nil && transientNetError(err) {
+		// The connection broke mid-body: reading it again may work.
+		return transient.Mark(err)
 	}
 	return err
 }

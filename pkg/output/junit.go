@@ -77,7 +77,7 @@ func JUnit(w io.Writer, r *gate.Report) error {
 	byCheck := map[string][]key{}
 	findings := map[key][]gate.Finding{}
 	for _, f := range all(&n) {
-		k := key{f.Check, f.Subject}
+		k := key{f.Check, f.Subject.String()}
 		if _, seen := findings[k]; !seen {
 			byCheck[f.Check] = append(byCheck[f.Check], k)
 		}

@@ -21,8 +21,8 @@ func writeNotes(bw *bufio.Writer, r *gate.Report, p func(string, string) string)
 	fmt.Fprintln(bw, p(ansiBold, "notes (they change no verdict)"))
 	for _, n := range r.Notes {
 		line := fmt.Sprintf("[%s] ", clean(n.Check))
-		if n.Subject != "" {
-			line += clean(n.Subject) + ": "
+		if !n.Subject.IsZero() {
+			line += clean(n.Subject.String()) + ": "
 		}
 		line += clean(n.Message)
 		fmt.Fprintf(bw, "  %s %s\n", markNote, line)
@@ -43,7 +43,7 @@ type sarifSuppression struct {
 // result of its check with an accepted external suppression (code-scanning
 // tools then show it as dismissed, with the statement as the reason); any
 // other note is a tool execution notification of level "note".
-func sarifNotes(r *gate.Report, index map[string]int, addRule func(id, name, desc string), locations func(string) []sarifLocation) ([]sarifResult, []sarifNotification) {
+func sarifNotes(r *gate.Report, index map[string]int, addRule func(id, name, desc string), locations func(gate.Subject) []sarifLocation) ([]sarifResult, []sarifNotification) {
 	var results []sarifResult
 	var notes []sarifNotification
 	for _, n := range r.Notes {
@@ -92,8 +92,8 @@ func sarifNotes(r *gate.Report, index map[string]int, addRule func(id, name, des
 }
 
 func noteText(n gate.Note) string {
-	if n.Subject == "" {
+	if n.Subject.IsZero() {
 		return n.Message
 	}
-	return n.Subject + ": " + n.Message
+	return n.Subject.String() + ": " + n.Message
 }

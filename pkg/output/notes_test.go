@@ -12,7 +12,7 @@ import (
 // statement dropped, and a verification summary written by the pass.
 func noted() *gate.Report {
 	vexNote := func(id, status, why string) gate.Note {
-		return gate.Note{Check: gate.CheckVulnerabilities, Subject: "registry.example.com/app@sha256:aa", Task: "build",
+		return gate.Note{Check: gate.CheckVulnerabilities, Subject: gate.ImageSubject("registry.example.com/app@sha256:aa"), Task: "build",
 			Message: "attestation \"scan\": " + id + " (CRITICAL) dropped: VEX says " + status,
 			VEX: &gate.VEXNote{Vulnerability: id, Severity: "CRITICAL", Product: "sha256:aa", Status: status, Justification: why,
 				Author: "Vendor PSIRT", Authority: "vendor", Document: "sha256:bb", Source: "OpenVEX attestation", Attestation: "scan"}}
@@ -24,7 +24,7 @@ func noted() *gate.Report {
 		Notes: []gate.Note{
 			vexNote("CVE-2026-1", "not_affected", "vulnerable_code_not_in_execute_path"),
 			vexNote("CVE-2026-2", "fixed", ""),
-			{Check: gate.CheckVerificationSummary, Subject: "registry.example.com/app@sha256:aa", Message: "verification summary written"},
+			{Check: gate.CheckVerificationSummary, Subject: gate.ImageSubject("registry.example.com/app@sha256:aa"), Message: "verification summary written"},
 		},
 	}
 }

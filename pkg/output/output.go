@@ -45,7 +45,7 @@ type Options struct {
 	// Locate maps a finding's subject to the input file that holds its
 	// object, when known; SARIF then adds a physical location (code-scanning
 	// dashboards need one to show a result). Nil: logical locations only.
-	Locate func(subject string) (file string, ok bool)
+	Locate func(subject gate.Subject) (file string, ok bool)
 }
 
 // Write renders r in format f.

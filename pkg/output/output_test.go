@@ -33,9 +33,9 @@ func reports() map[string]*gate.Report {
 		"warn": {
 			Verdict: gate.VerdictWarn,
 			Warnings: []gate.Finding{
-				{Check: gate.CheckGateOrder, Subject: "pipeline/ci/release task=notify", Task: "notify",
+				{Check: gate.CheckGateOrder, Subject: gate.ObjectSubject("pipeline", "ci", "release").WithTask("notify"), Task: "notify",
 					Message: `finally task "notify" runs even when the gate fails`},
-				{Check: gate.CheckUnresolved, Subject: "pipeline/ci/release task=scan", Task: "scan",
+				{Check: gate.CheckUnresolved, Subject: gate.ObjectSubject("pipeline", "ci", "release").WithTask("scan"), Task: "scan",
 					Message: `taskRef uses resolver "git", which the CLI cannot load; nothing in it was checked`},
 			},
 			Summary: gate.Summary{Pipelines: 1, Tasks: 4, Steps: 6, Images: 3, Warnings: 2},
@@ -43,19 +43,19 @@ func reports() map[string]*gate.Report {
 		"fail": {
 			Verdict: gate.VerdictFail,
 			Violations: []gate.Finding{
-				{Check: gate.CheckImageDigest, Subject: "pipelinerun/ci/release-42 task=build step=compile", Task: "build",
+				{Check: gate.CheckImageDigest, Subject: gate.ObjectSubject("pipelinerun", "ci", "release-42").WithTask("build").WithStep("compile"), Task: "build",
 					Message: `image "golang:1.26" is not pinned by digest (images.requireDigest)`},
-				{Check: gate.CheckNamespace, Subject: "pipelinerun/default/release-42",
+				{Check: gate.CheckNamespace, Subject: gate.ObjectSubject("pipelinerun", "default", "release-42"),
 					Message: `namespace "default" is listed in namespaces.deny`},
-				{Check: gate.CheckSecurityContext, Subject: "pipelinerun/ci/release-42 task=build step=compile", Task: "build",
+				{Check: gate.CheckSecurityContext, Subject: gate.ObjectSubject("pipelinerun", "ci", "release-42").WithTask("build").WithStep("compile"), Task: "build",
 					Message: `fails restricted: allowPrivilegeEscalation != false (container "step-compile" must set securityContext.allowPrivilegeEscalation=false)`},
-				{Check: gate.CheckSecurityContext, Subject: "pipelinerun/ci/release-42 task=build step=compile", Task: "build",
+				{Check: gate.CheckSecurityContext, Subject: gate.ObjectSubject("pipelinerun", "ci", "release-42").WithTask("build").WithStep("compile"), Task: "build",
 					Message: `fails restricted: runAsNonRoot != true`},
-				{Check: gate.CheckGateOrder, Subject: "pipelinerun/ci/release-42 task=push", Task: "push",
+				{Check: gate.CheckGateOrder, Subject: gate.ObjectSubject("pipelinerun", "ci", "release-42").WithTask("push"), Task: "push",
 					Message: `task "push" can run without the gate "verify": it is not downstream of it through runAfter or results`},
 			},
 			Warnings: []gate.Finding{
-				{Check: gate.CheckSecurityContext, Subject: "pipelinerun/ci/release-42 task=build step=compile", Task: "build",
+				{Check: gate.CheckSecurityContext, Subject: gate.ObjectSubject("pipelinerun", "ci", "release-42").WithTask("build").WithStep("compile"), Task: "build",
 					Message: `seccompProfile is not set; RuntimeDefault is expected`},
 			},
 			Summary: gate.Summary{Pipelines: 1, Tasks: 3, Steps: 4, Images: 2, Bundles: 0, Violations: 5, Warnings: 1},
@@ -63,9 +63,9 @@ func reports() map[string]*gate.Report {
 		"error": {
 			Verdict: gate.VerdictError,
 			Errors: []gate.Finding{
-				{Check: gate.CheckRegistry, Subject: "registry.example.com/app:1.0", Task: "deploy", Transient: true,
+				{Check: gate.CheckRegistry, Subject: gate.ImageSubject("registry.example.com/app:1.0"), Task: "deploy", Transient: true,
 					Message: `resolving the digest: GET https://registry.example.com/v2/app/manifests/1.0: 503 Service Unavailable (after 3 attempts)`},
-				{Check: gate.CheckRegistry, Subject: "registry.example.com/app:1.0", Task: "deploy",
+				{Check: gate.CheckRegistry, Subject: gate.ImageSubject("registry.example.com/app:1.0"), Task: "deploy",
 					Message: `signature lookup timed out after 30s`},
 			},
 			Summary: gate.Summary{Pipelines: 1, Tasks: 2, Steps: 2, Images: 2},
@@ -75,11 +75,11 @@ func reports() map[string]*gate.Report {
 		"fail-undecided": {
 			Verdict: gate.VerdictFail,
 			Errors: []gate.Finding{
-				{Check: gate.CheckRegistry, Subject: "registry.example.com/app:1.0", Task: "deploy", Transient: true,
+				{Check: gate.CheckRegistry, Subject: gate.ImageSubject("registry.example.com/app:1.0"), Task: "deploy", Transient: true,
 					Message: `resolving the digest: GET https://registry.example.com/v2/app/manifests/1.0: 503 Service Unavailable (after 3 attempts)`},
 			},
 			Violations: []gate.Finding{
-				{Check: gate.CheckImageSignature, Subject: "registry.example.com/tools/kubectl@sha256:2222222222222222222222222222222222222222222222222222222222222222", Task: "deploy",
+				{Check: gate.CheckImageSignature, Subject: gate.ImageSubject("registry.example.com/tools/kubectl@sha256:2222222222222222222222222222222222222222222222222222222222222222"), Task: "deploy",
 					Message: `no signature verifies against images.authorities [release]`},
 			},
 			Summary: gate.Summary{Pipelines: 1, Tasks: 2, Steps: 2, Images: 2, Violations: 1},
@@ -87,14 +87,14 @@ func reports() map[string]*gate.Report {
 		"policy-error": {
 			Verdict: gate.VerdictError,
 			Errors: []gate.Finding{
-				{Check: gate.CheckPolicy, Subject: "policy.yaml",
+				{Check: gate.CheckPolicy, Subject: gate.TextSubject("policy.yaml"),
 					Message: "invalid value: Sometimes: spec.mode\nexpected Enforce or Warn"},
 			},
 		},
 		"hostile": {
 			Verdict: gate.VerdictFail,
 			Violations: []gate.Finding{
-				{Check: gate.CheckImageReference, Subject: "pipelinerun/ci/x task=a<b>&\"c\" step=s", Task: "a<b>&\"c\"",
+				{Check: gate.CheckImageReference, Subject: gate.ObjectSubject("pipelinerun", "ci", "x").WithTask("a<b>&\"c\"").WithStep("s"), Task: "a<b>&\"c\"",
 					Message: "image \"evil\x1b[2J\x1b[32mPASS\x1b[0m\" cannot be parsed\x00 \u202eok\u202c"},
 			},
 			Summary: gate.Summary{Tasks: 1, Steps: 1, Violations: 1},
@@ -444,13 +444,12 @@ func TestParseFormat(t *testing.T) {
 }
 
 func TestSARIFPhysicalLocations(t *testing.T) {
-	locate := func(subject string) (string, bool) {
-		obj, _, _ := strings.Cut(subject, " ")
+	locate := func(subject gate.Subject) (string, bool) {
 		files := map[string]string{
 			"pipelinerun/ci/release-42":      ".tekton/release run.yaml",
 			"pipelinerun/default/release-42": "/abs/run.yaml",
 		}
-		f, ok := files[obj]
+		f, ok := files[subject.Object()]
 		return f, ok
 	}
 	var buf bytes.Buffer

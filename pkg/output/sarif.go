@@ -122,7 +122,7 @@ func SARIF(w io.Writer, r *gate.Report, toolVersion string) error {
 func SARIFWith(w io.Writer, r *gate.Report, opts Options) error {
 	n := normalize(r)
 	toolVersion := opts.ToolVersion
-	locations := func(subject string) []sarifLocation { return subjectLocations(subject, opts.Locate) }
+	locations := func(subject gate.Subject) []sarifLocation { return subjectLocations(subject, opts.Locate) }
 
 	driver := sarifDriver{Name: "security-gate", Version: toolVersion, InformationURI: InformationURI}
 	index := map[string]int{}
@@ -193,18 +193,19 @@ func SARIFWith(w io.Writer, r *gate.Report, opts Options) error {
 // sarifText is the result message. SARIF viewers show the message without
 // the location, so the subject is repeated in it.
 func sarifText(f gate.Finding) string {
-	if f.Subject == "" {
+	if f.Subject.IsZero() {
 		return f.Message
 	}
-	return f.Subject + ": " + f.Message
+	return f.Subject.String() + ": " + f.Message
 }
 
-func subjectLocations(subject string, locate func(string) (string, bool)) []sarifLocation {
-	if subject == "" {
+func subjectLocations(subject gate.Subject, locate func(gate.Subject) (string, bool)) []sarifLocation {
+	if subject.IsZero() {
 		return nil
 	}
+	name := subject.String()
 	loc := sarifLocation{LogicalLocations: []sarifLogicalLocation{{
-		Name: subject, FullyQualifiedName: subject, Kind: "resource",
+		Name: name, FullyQualifiedName: name, Kind: "resource",
 	}}}
 	if locate != nil {
 		if file, ok := locate(subject); ok && file != "" {

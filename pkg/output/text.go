@@ -57,8 +57,8 @@ func Text(w io.Writer, r *gate.Report, color bool) error {
 				mark, colour = markError, ansiPurple
 			}
 			line := fmt.Sprintf("[%s] ", clean(f.Check))
-			if f.Subject != "" {
-				line += clean(f.Subject) + ": "
+			if !f.Subject.IsZero() {
+				line += clean(f.Subject.String()) + ": "
 			}
 			line += clean(f.Message)
 			fmt.Fprintf(bw, "  %s %s\n", p(colour, mark), line)

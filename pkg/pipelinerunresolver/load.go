@@ -12,12 +12,14 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/security-gate/security-gate/pkg/gate"
+	"github.com/security-gate/security-gate/pkg/transient"
 )
 
 // ErrPipelineSpecPending means the PipelineRun's status.pipelineSpec is not
 // set yet: Tekton has not finished resolving the pipeline, so what will run
-// is not known. The controller requeues; the CLI reports "could not decide".
-var ErrPipelineSpecPending = errors.New("status.pipelineSpec is not set yet")
+// is not known. It is transient (pkg/transient): the controller waits for
+// the PipelineRun to change, the CLI reports "could not decide".
+var ErrPipelineSpecPending = transient.Mark(errors.New("status.pipelineSpec is not set yet"))
 
 // Input returns what the engine verifies for a PipelineRun: the run itself,
 // copied (it may come from an informer cache), with its TypeMeta set since

@@ -18,11 +18,14 @@ import (
 	"knative.dev/pkg/kmeta"
 
 	"github.com/security-gate/security-gate/pkg/gate"
+	"github.com/security-gate/security-gate/pkg/transient"
 )
 
 // ErrNotResolvedYet is wrapped by errors for a ResolutionRequest that exists
-// but has not succeeded: the verdict cannot be decided yet (retry later).
-var ErrNotResolvedYet = errors.New("resolution not finished")
+// but has not succeeded: the verdict cannot be decided yet. It is transient
+// (pkg/transient) for every caller: the controller tries again with
+// backoff, the CLI reports could-not-decide.
+var ErrNotResolvedYet = transient.Mark(errors.New("resolution not finished"))
 
 // Resolver resolves the references of one run in one namespace. It is safe
 // for concurrent use.

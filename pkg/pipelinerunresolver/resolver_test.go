@@ -15,12 +15,15 @@ import (
 	"github.com/tektoncd/pipeline/pkg/resolution/resource"
 	"github.com/tektoncd/pipeline/test/parse"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	k8stesting "k8s.io/client-go/testing"
 	"knative.dev/pkg/apis"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
 
 	"github.com/security-gate/security-gate/pkg/gate"
+	"github.com/security-gate/security-gate/pkg/transient"
 )
 
 const (
@@ -111,22 +114,26 @@ func TestResolve(t *testing.T) {
 	pr := prWithBundles(t)
 	taskRef := gate.Ref{Kind: gate.KindTask, Name: "build", Namespace: "ci", Resolver: "bundles", PipelineTask: "build",
 		Params: map[string]string{"bundle": "registry.example.com/tasks:v2", "name": "build", "kind": "task"},
-		Bundle: "registry.example.com/tasks:v2", Subject: "pipelinerun/ci/release-42 task=build"}
+		Bundle: "registry.example.com/tasks:v2", Subject: gate.ObjectSubject("pipelinerun", "ci", "release-42").WithTask("build")}
 	pipeRef := gate.Ref{Kind: gate.KindPipeline, Name: "release", Namespace: "ci", Resolver: "bundles",
 		Params:  map[string]string{"bundle": "registry.example.com/pipelines:$(params.version)", "name": "release", "kind": "pipeline"},
-		Subject: "pipelinerun/ci/release-42"}
+		Subject: gate.ObjectSubject("pipelinerun", "ci", "release-42")}
 	taskSrc := &v1.RefSource{URI: "registry.example.com/tasks:v2", Digest: map[string]string{"sha256": hexA}, EntryPoint: "build"}
 	localTask := &v1.Task{ObjectMeta: metav1.ObjectMeta{Name: "lint", Namespace: "ci"}}
 	otherNSTask := &v1.Task{ObjectMeta: metav1.ObjectMeta{Name: "lint", Namespace: "other"}}
 
 	for _, tc := range []struct {
-		name       string
-		pr         *v1.PipelineRun
-		objs       []runtime.Object
-		rrs        []*resv1beta1.ResolutionRequest
-		ref        gate.Ref
-		wantErr    string
-		wantIs     error
+		name    string
+		pr      *v1.PipelineRun
+		objs    []runtime.Object
+		rrs     []*resv1beta1.ResolutionRequest
+		ref     gate.Ref
+		wantErr string
+		wantIs  error
+		// wantTransient: the error may go away on retry (transient.Is).
+		wantTransient bool
+		// broken makes the API server fail every read of this resource.
+		broken     string
 		wantDigest string
 		wantImage  string
 	}{{
@@ -143,6 +150,8 @@ func TestResolve(t *testing.T) {
 		ref:     taskRef,
 		wantIs:  ErrNotResolvedYet,
 		wantErr: "resolution not finished",
+		// "Not yet" for the controller and the CLI alike.
+		wantTransient: true,
 	}, {
 		name:    "request failed",
 		pr:      pr,
@@ -183,35 +192,57 @@ func TestResolve(t *testing.T) {
 	}, {
 		name:    "remote StepAction is resolved only after the gate",
 		pr:      pr,
-		ref:     gate.Ref{Kind: gate.KindStepAction, Name: "x", Resolver: "git", Subject: "s"},
+		ref:     gate.Ref{Kind: gate.KindStepAction, Name: "x", Resolver: "git", Subject: gate.TextSubject("s")},
 		wantIs:  gate.ErrUnsupported,
 		wantErr: "after the gate",
 	}, {
 		name:    "legacy bundle field",
 		pr:      pr,
-		ref:     gate.Ref{Kind: gate.KindTask, Name: "x", Bundle: "registry.example.com/t:1", Subject: "s"},
+		ref:     gate.Ref{Kind: gate.KindTask, Name: "x", Bundle: "registry.example.com/t:1", Subject: gate.TextSubject("s")},
 		wantIs:  gate.ErrUnsupported,
 		wantErr: "legacy bundle field",
 	}, {
 		name: "task by name from the run's namespace",
 		pr:   pr,
 		objs: []runtime.Object{localTask, otherNSTask},
-		ref:  gate.Ref{Kind: gate.KindTask, Name: "lint", Namespace: "ci", Subject: "s"},
+		ref:  gate.Ref{Kind: gate.KindTask, Name: "lint", Namespace: "ci", Subject: gate.TextSubject("s")},
 	}, {
 		name:    "task by name missing",
 		pr:      pr,
-		ref:     gate.Ref{Kind: gate.KindTask, Name: "lint", Namespace: "ci", Subject: "s"},
+		ref:     gate.Ref{Kind: gate.KindTask, Name: "lint", Namespace: "ci", Subject: gate.TextSubject("s")},
 		wantIs:  gate.ErrNotFound,
 		wantErr: "Task ci/lint: not found",
+	}, {
+		name:          "API server unavailable",
+		pr:            pr,
+		ref:           gate.Ref{Kind: gate.KindTask, Name: "lint", Namespace: "ci", Subject: gate.TextSubject("s")},
+		broken:        "tasks",
+		wantErr:       "reading Task ci/lint",
+		wantTransient: true,
+	}, {
+		name:          "ResolutionRequests unreadable",
+		pr:            pr,
+		ref:           taskRef,
+		broken:        "resolutionrequests",
+		wantErr:       "etcd is restarting",
+		wantTransient: true,
 	}, {
 		name:    "another namespace is refused",
 		pr:      pr,
 		objs:    []runtime.Object{otherNSTask},
-		ref:     gate.Ref{Kind: gate.KindTask, Name: "lint", Namespace: "other", Subject: "s"},
+		ref:     gate.Ref{Kind: gate.KindTask, Name: "lint", Namespace: "other", Subject: gate.TextSubject("s")},
 		wantErr: "only use objects of its own namespace",
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := New(newSource(tc.objs, tc.rrs...), "ci", tc.pr)
+			src := newSource(tc.objs, tc.rrs...)
+			if tc.broken != "" {
+				unavailable := func(k8stesting.Action) (bool, runtime.Object, error) {
+					return true, nil, apierrors.NewServiceUnavailable("etcd is restarting")
+				}
+				src.Tekton.(*fakepipeline.Clientset).PrependReactor("*", tc.broken, unavailable)
+				src.Resolution.(*fakeresolution.Clientset).PrependReactor("*", tc.broken, unavailable)
+			}
+			r := New(src, "ci", tc.pr)
 			got, err := r.Resolve(ctx, tc.ref)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
@@ -219,6 +250,9 @@ func TestResolve(t *testing.T) {
 				}
 				if tc.wantIs != nil && !errors.Is(err, tc.wantIs) {
 					t.Errorf("error %v is not %v", err, tc.wantIs)
+				}
+				if transient.Is(err) != tc.wantTransient {
+					t.Errorf("transient.Is(%v) = %v, want %v", err, !tc.wantTransient, tc.wantTransient)
 				}
 				return
 			}
@@ -248,8 +282,8 @@ func TestForPipelineRun(t *testing.T) {
 	ctx := context.Background()
 	pending := prWithBundles(t)
 	pending.Status.PipelineSpec = nil
-	if _, _, err := ForPipelineRun(ctx, newSource([]runtime.Object{pending}), "ci", "release-42", nil); !errors.Is(err, ErrPipelineSpecPending) {
-		t.Errorf("pending run: error %v, want ErrPipelineSpecPending", err)
+	if _, _, err := ForPipelineRun(ctx, newSource([]runtime.Object{pending}), "ci", "release-42", nil); !errors.Is(err, ErrPipelineSpecPending) || !transient.Is(err) {
+		t.Errorf("pending run: error %v, want ErrPipelineSpecPending, transient", err)
 	}
 	if _, _, err := ForPipelineRun(ctx, newSource(nil), "ci", "nope", nil); err == nil || !strings.Contains(err.Error(), "pipelinerun/ci/nope") {
 		t.Errorf("missing run: error %v, want one naming pipelinerun/ci/nope", err)

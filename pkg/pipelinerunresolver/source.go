@@ -13,10 +13,13 @@ import (
 	reslisters "github.com/tektoncd/pipeline/pkg/client/resolution/listers/resolution/v1beta1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/security-gate/security-gate/pkg/transient"
 )
 
 // Source reads the Tekton objects of one namespace. Errors are returned as
-// the API server or lister gives them (apierrors.IsNotFound works on them).
+// the API server or lister gives them (apierrors.IsNotFound works on them),
+// marked transient (pkg/transient) when asking again may answer.
 type Source interface {
 	PipelineRun(ctx context.Context, namespace, name string) (*v1.PipelineRun, error)
 	Pipeline(ctx context.Context, namespace, name string) (*v1.Pipeline, error)
@@ -73,29 +76,34 @@ type Clients struct {
 var _ Source = (*Clients)(nil)
 
 func (c *Clients) PipelineRun(ctx context.Context, ns, name string) (*v1.PipelineRun, error) {
-	return c.Tekton.TektonV1().PipelineRuns(ns).Get(ctx, name, metav1.GetOptions{})
+	obj, err := c.Tekton.TektonV1().PipelineRuns(ns).Get(ctx, name, metav1.GetOptions{})
+	return obj, transient.API(err)
 }
 
 func (c *Clients) Pipeline(ctx context.Context, ns, name string) (*v1.Pipeline, error) {
-	return c.Tekton.TektonV1().Pipelines(ns).Get(ctx, name, metav1.GetOptions{})
+	obj, err := c.Tekton.TektonV1().Pipelines(ns).Get(ctx, name, metav1.GetOptions{})
+	return obj, transient.API(err)
 }
 
 func (c *Clients) Task(ctx context.Context, ns, name string) (*v1.Task, error) {
-	return c.Tekton.TektonV1().Tasks(ns).Get(ctx, name, metav1.GetOptions{})
+	obj, err := c.Tekton.TektonV1().Tasks(ns).Get(ctx, name, metav1.GetOptions{})
+	return obj, transient.API(err)
 }
 
 func (c *Clients) StepAction(ctx context.Context, ns, name string) (*v1beta1.StepAction, error) {
-	return c.Tekton.TektonV1beta1().StepActions(ns).Get(ctx, name, metav1.GetOptions{})
+	obj, err := c.Tekton.TektonV1beta1().StepActions(ns).Get(ctx, name, metav1.GetOptions{})
+	return obj, transient.API(err)
 }
 
 func (c *Clients) ResolutionRequest(ctx context.Context, ns, name string) (*resv1beta1.ResolutionRequest, error) {
-	return c.Resolution.ResolutionV1beta1().ResolutionRequests(ns).Get(ctx, name, metav1.GetOptions{})
+	obj, err := c.Resolution.ResolutionV1beta1().ResolutionRequests(ns).Get(ctx, name, metav1.GetOptions{})
+	return obj, transient.API(err)
 }
 
 func (c *Clients) ResolutionRequests(ctx context.Context, ns string) ([]*resv1beta1.ResolutionRequest, error) {
 	list, err := c.Resolution.ResolutionV1beta1().ResolutionRequests(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return nil, err
+		return nil, transient.API(err)
 	}
 	out := make([]*resv1beta1.ResolutionRequest, 0, len(list.Items))
 	for i := range list.Items {

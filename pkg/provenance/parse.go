@@ -129,21 +129,31 @@ func ParseStatement(payload []byte) (*Statement, error) {
 	if err := json.Unmarshal(payload, &w); err != nil {
 		return nil, fmt.Errorf("in-toto statement: %v", err)
 	}
-	if w.Type != StatementV01 && w.Type != StatementV1 {
-		return nil, fmt.Errorf("in-toto statement: _type %q, want %s or %s", w.Type, StatementV01, StatementV1)
+	subjects := make([]Subject, 0, len(w.Subject))
+	for _, s := range w.Subject {
+		subjects = append(subjects, Subject(s))
 	}
-	if len(w.Subject) == 0 {
+	return NewStatement(w.Type, w.PredicateType, subjects, w.Predicate)
+}
+
+// NewStatement reads a statement a caller has already decoded (the
+// attestation machinery of pkg/verify keeps the predicate raw): the same
+// checks as ParseStatement, from the parts.
+func NewStatement(statementType, predicateType string, subjects []Subject, predicate []byte) (*Statement, error) {
+	if len(predicate) > MaxStatementSize {
+		return nil, fmt.Errorf("provenance predicate of %d bytes, more than the %d read", len(predicate), MaxStatementSize)
+	}
+	if statementType != StatementV01 && statementType != StatementV1 {
+		return nil, fmt.Errorf("in-toto statement: _type %q, want %s or %s", statementType, StatementV01, StatementV1)
+	}
+	if len(subjects) == 0 {
 		return nil, errors.New("in-toto statement: no subject")
 	}
-	p, err := Parse(w.PredicateType, w.Predicate)
+	p, err := Parse(predicateType, predicate)
 	if err != nil {
 		return nil, err
 	}
-	st := &Statement{Type: w.Type, PredicateType: w.PredicateType, Provenance: p}
-	for _, s := range w.Subject {
-		st.Subjects = append(st.Subjects, Subject(s))
-	}
-	return st, nil
+	return &Statement{Type: statementType, PredicateType: predicateType, Subjects: append([]Subject(nil), subjects...), Provenance: p}, nil
 }
 
 // HasDigest reports whether one subject's sha256 digest is exactly hex.

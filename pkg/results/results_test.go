@@ -269,8 +269,8 @@ func TestTerminationMessageSize(t *testing.T) {
 // gate.Decide's verdict: a violation next to an undecided finding is fail,
 // and a report that contradicts itself is error, never its own claim.
 func TestVerdictIsDecided(t *testing.T) {
-	viol := []gate.Finding{{Check: gate.CheckImageSignature, Subject: "img", Message: "unsigned"}}
-	undecided := []gate.Finding{{Check: gate.CheckRegistry, Subject: "img2", Message: "timeout", Transient: true}}
+	viol := []gate.Finding{{Check: gate.CheckImageSignature, Subject: gate.TextSubject("img"), Message: "unsigned"}}
+	undecided := []gate.Finding{{Check: gate.CheckRegistry, Subject: gate.TextSubject("img2"), Message: "timeout", Transient: true}}
 	for _, tc := range []struct {
 		name string
 		rep  *gate.Report

@@ -42,3 +42,17 @@ func BenchmarkWarm(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPublic is what building a verifier pays to find the public
+// instance's client (the controller builds one per verification).
+func BenchmarkPublic(b *testing.B) {
+	w := newWorld(b)
+	p, err := NewPool(Options{Now: w.clock.Now, PublicRoot: w.repo.InitialRoot(), PublicMirror: w.repo.URL})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	for b.Loop() {
+		_ = p.Public()
+	}
+}

@@ -14,6 +14,8 @@ import (
 	"github.com/theupdateframework/go-tuf/v2/metadata/config"
 	"github.com/theupdateframework/go-tuf/v2/metadata/fetcher"
 	"github.com/theupdateframework/go-tuf/v2/metadata/updater"
+
+	"github.com/security-gate/security-gate/pkg/transient"
 )
 
 // maxTrustedRoot bounds the trusted_root.json target (the public one is
@@ -36,8 +38,14 @@ func (e *Error) Error() string {
 }
 func (e *Error) Unwrap() error { return e.Err }
 
-// Transient reports whether retrying may help (gate.IsTransient reads it).
-func (e *Error) Transient() bool { return e.unreachable }
+// failed returns e, marked transient (pkg/transient) when the repository
+// was unreachable: retrying may help then, and only then.
+func failed(e *Error) error {
+	if e.unreachable {
+		return transient.Mark(e)
+	}
+	return e
+}
 
 // state is one trusted root as a refresh delivered it.
 type state struct {
@@ -102,11 +110,11 @@ func (c *Client) TrustedMaterial(ctx context.Context) (root.TrustedMaterial, err
 	select {
 	case <-done:
 	case <-ctx.Done():
-		return nil, &Error{Source: c.Describe(), unreachable: true,
-			Err: fmt.Errorf("no trusted root yet, stopped waiting for the TUF refresh: %w", ctx.Err())}
+		return nil, failed(&Error{Source: c.Describe(), unreachable: true,
+			Err: fmt.Errorf("no trusted root yet, stopped waiting for the TUF refresh: %w", ctx.Err())})
 	case <-timer.C:
-		return nil, &Error{Source: c.Describe(), unreachable: true,
-			Err: fmt.Errorf("no trusted root yet, and the TUF refresh did not finish within %s (it goes on in the background)", c.pool.opts.Wait)}
+		return nil, failed(&Error{Source: c.Describe(), unreachable: true,
+			Err: fmt.Errorf("no trusted root yet, and the TUF refresh did not finish within %s (it goes on in the background)", c.pool.opts.Wait)})
 	}
 	return c.usable()
 }
@@ -143,7 +151,7 @@ func (c *Client) usable() (root.TrustedMaterial, error) {
 		return nil, &Error{Source: c.Describe(), Err: fmt.Errorf("the trusted root expired at %s (its TUF metadata expired) and no newer one was delivered",
 			c.cur.expires.UTC().Format(time.RFC3339))}
 	}
-	return nil, &Error{Source: c.Describe(), unreachable: true, Err: errors.New("no trusted root yet")}
+	return nil, failed(&Error{Source: c.Describe(), unreachable: true, Err: errors.New("no trusted root yet")})
 }
 
 // dueLocked: refresh every RefreshInterval, and early when the metadata
@@ -178,7 +186,7 @@ func (c *Client) startLocked() chan struct{} {
 		defer c.mu.Unlock()
 		c.inflight = nil
 		if err != nil {
-			e := &Error{Source: c.Describe(), Err: err, unreachable: isUnreachable(err) || outOfTime}
+			e := failed(&Error{Source: c.Describe(), Err: err, unreachable: isUnreachable(err) || outOfTime})
 			c.lastErr, c.lastFail = e, c.pool.now()
 			c.pool.log("trust root refresh failed", "source", c.Describe(), "error", err.Error())
 			return

@@ -10,6 +10,7 @@ import (
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 
+	"github.com/security-gate/security-gate/pkg/transient"
 	"github.com/security-gate/security-gate/test/fixture"
 )
 
@@ -103,9 +104,9 @@ func TestRootThatCannotBeObtained(t *testing.T) {
 			if err == nil {
 				t.Fatalf("got a trusted root (%T), want an error", tm)
 			}
-			e := asError(t, err)
-			if e.Transient() != tc.wantTransient {
-				t.Errorf("Transient() = %t, want %t: %v", e.Transient(), tc.wantTransient, err)
+			asError(t, err)
+			if transient.Is(err) != tc.wantTransient {
+				t.Errorf("transient.Is = %t, want %t: %v", transient.Is(err), tc.wantTransient, err)
 			}
 			if tc.wantIs != nil && !errors.Is(err, tc.wantIs) {
 				t.Errorf("error %v is not %T", err, tc.wantIs)
@@ -189,7 +190,7 @@ func TestExpiredRootIsNotUsed(t *testing.T) {
 	})
 	w.clock.Step(fixture.TUFLifetime + time.Minute)
 	_, err := c.TrustedMaterial(ctxT(t))
-	if e := asError(t, err); !e.Transient() || !strings.Contains(err.Error(), "503") {
+	if asError(t, err); !transient.Is(err) || !strings.Contains(err.Error(), "503") {
 		t.Fatalf("expired root with the mirror down: %v, want a transient error naming the 503", err)
 	}
 

@@ -32,5 +32,6 @@
 //     waits, for at most Options.Wait, and then cannot decide.
 //
 // Failures never fall back to another root: a root that cannot be fetched or
-// verified is an *Error (Transient when the repository was unreachable).
+// verified is an *Error, marked transient (pkg/transient) when the
+// repository was unreachable.
 package trustroot

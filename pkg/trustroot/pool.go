@@ -154,10 +154,19 @@ func (p *Pool) Client(src Source) (*Client, error) {
 	if len(src.Root) == 0 {
 		src.Root = p.opts.PublicRoot
 	}
+	// A source is checked once, when its client is made: the key fixes its
+	// bytes, and checking a root verifies its signatures, which a
+	// controller would otherwise repeat for every verification.
+	key := src.key()
+	p.mu.Lock()
+	c, ok := p.clients[key]
+	p.mu.Unlock()
+	if ok {
+		return c, nil
+	}
 	if err := src.check(); err != nil {
 		return nil, err
 	}
-	key := src.key()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if c, ok := p.clients[key]; ok {
@@ -166,7 +175,7 @@ func (p *Pool) Client(src Source) (*Client, error) {
 	if len(p.clients) >= p.opts.MaxClients {
 		p.evictLocked()
 	}
-	c := &Client{pool: p, src: src, anchor: src.Root, dir: filepath.Join(p.opts.CacheDir, src.cacheName()), lastUsed: p.now()}
+	c = &Client{pool: p, src: src, anchor: src.Root, dir: filepath.Join(p.opts.CacheDir, src.cacheName()), lastUsed: p.now()}
 	p.clients[key] = c
 	return c, nil
 }

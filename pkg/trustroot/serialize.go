@@ -42,7 +42,7 @@ func (p *Pool) Serialize(ctx context.Context, src Source) (map[string][]byte, er
 	}
 	up.UnsafeSetRefTime(p.now())
 	if err := up.Refresh(); err != nil {
-		return nil, &Error{Source: src.Describe(), Err: fmt.Errorf("TUF update: %w", err), unreachable: isUnreachable(err)}
+		return nil, failed(&Error{Source: src.Describe(), Err: fmt.Errorf("TUF update: %w", err), unreachable: isUnreachable(err)})
 	}
 	ti, err := up.GetTargetInfo(TrustedRootTarget)
 	if err != nil {
@@ -53,7 +53,7 @@ func (p *Pool) Serialize(ctx context.Context, src Source) (map[string][]byte, er
 	}
 	_, data, err := up.DownloadTarget(ti, "", "")
 	if err != nil {
-		return nil, &Error{Source: src.Describe(), Err: err, unreachable: isUnreachable(err)}
+		return nil, failed(&Error{Source: src.Describe(), Err: err, unreachable: isUnreachable(err)})
 	}
 	if _, err := root.NewTrustedRootFromJSON(data); err != nil {
 		return nil, &Error{Source: src.Describe(), Err: fmt.Errorf("TUF target %s is not a Sigstore trusted root: %w", TrustedRootTarget, err)}

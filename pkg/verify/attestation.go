@@ -116,7 +116,7 @@ func (v *Verifier) verifyAttestation(ctx context.Context, m *material, r *attRul
 	auth:
 		for ai, a := range r.auths {
 			for _, co := range classicOpts[ai] {
-				if _, _, err := cosign.VerifyImageAttestation(ctx, oneSig(att), m.hash, co); err != nil {
+				if _, _, err := verifyImageAttestation(ctx, oneSig(att), m.hash, co); err != nil {
 					why.add("authority %s: %v", a.name, err)
 					continue
 				}

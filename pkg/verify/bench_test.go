@@ -9,12 +9,13 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/security-gate/security-gate/pkg/apis/securitygate/v1alpha1"
+	"github.com/security-gate/security-gate/pkg/defaults"
 	"github.com/security-gate/security-gate/pkg/gate"
 	"github.com/security-gate/security-gate/pkg/oci"
 	"github.com/security-gate/security-gate/test/fixture"
 )
 
-// benchSetup builds the benchmark world of issue 3: a loopback registry with
+// benchSetup builds the benchmark world of make bench: a loopback registry with
 // 40 distinct images, each signed and carrying a signed vulnerability
 // attestation, referenced by a 20-task pipeline (two steps per task).
 func benchSetup(b *testing.B, bundles bool) (*v1alpha1.SecurityGateSpec, []runtime.Object, *oci.Client) {
@@ -62,7 +63,7 @@ func mustPass(b *testing.B, rep *gate.Report) {
 // state, or a second run in one process).
 func BenchmarkVerifyWarm(b *testing.B) {
 	spec, objs, c := benchSetup(b, false)
-	cache := NewCache(DefaultCacheSize, time.Hour)
+	cache := NewCache(defaults.CacheSize, time.Hour)
 	ctx := context.Background()
 	mustPass(b, benchEngine(b, spec, c, cache).Verify(ctx, spec, gate.Input{Objects: objs}))
 	b.ReportAllocs()
@@ -89,7 +90,7 @@ func BenchmarkVerifyCold(b *testing.B) {
 			b.ResetTimer()
 			defer reportCPU(b)()
 			for i := 0; i < b.N; i++ {
-				mustPass(b, benchEngine(b, spec, c, NewCache(DefaultCacheSize, time.Hour)).Verify(ctx, spec, gate.Input{Objects: objs}))
+				mustPass(b, benchEngine(b, spec, c, NewCache(defaults.CacheSize, time.Hour)).Verify(ctx, spec, gate.Input{Objects: objs}))
 			}
 		})
 	}

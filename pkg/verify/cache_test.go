@@ -113,39 +113,3 @@ func TestCacheSingleflight(t *testing.T) {
 		t.Fatalf("%d concurrent runs read the signature %d times, want 1", runs, got)
 	}
 }
-
-func TestCacheBounds(t *testing.T) {
-	c := NewCache(2, time.Minute)
-	now := testNow
-	c.now = func() time.Time { return now }
-	ctx := context.Background()
-	calls := 0
-	get := func(key string) {
-		t.Helper()
-		if _, err := c.do(ctx, key, func(context.Context) (outcome, error) {
-			calls++
-			return outcome{value: key}, nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	get("a")
-	get("b")
-	get("a") // hit; b is now least recently used
-	get("c") // evicts b
-	if calls != 3 {
-		t.Fatalf("%d computations, want 3", calls)
-	}
-	if s := c.Stats(); s.Entries != 2 || s.Hits != 1 {
-		t.Fatalf("stats %+v, want 2 entries and 1 hit", s)
-	}
-	get("b") // recomputed
-	if calls != 4 {
-		t.Fatalf("evicted entry served from cache")
-	}
-	now = now.Add(2 * time.Minute)
-	get("b") // expired
-	if calls != 5 {
-		t.Fatalf("expired entry served from cache")
-	}
-}

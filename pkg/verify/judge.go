@@ -28,7 +28,7 @@ const ClockSkew = 5 * time.Minute
 func (v *Verifier) judge(r *attRule, atts []*verifiedAtt, subject, digest, repo string, now time.Time) []gate.Finding {
 	var out []gate.Finding
 	add := func(check string, sev gate.Severity, msg string) {
-		out = append(out, gate.Finding{Check: check, Subject: subject, Message: msg, Severity: sev})
+		out = append(out, gate.Finding{Check: check, Subject: gate.ImageSubject(subject), Message: msg, Severity: sev})
 	}
 	latest := now.Add(ClockSkew)
 	var newest *verifiedAtt

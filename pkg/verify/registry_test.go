@@ -10,6 +10,7 @@ import (
 	"github.com/security-gate/security-gate/pkg/apis/securitygate/v1alpha1"
 	"github.com/security-gate/security-gate/pkg/gate"
 	"github.com/security-gate/security-gate/pkg/oci"
+	"github.com/security-gate/security-gate/pkg/transient"
 	"github.com/security-gate/security-gate/test/fixture"
 )
 
@@ -86,7 +87,7 @@ func TestRegistryFailuresNeverPass(t *testing.T) {
 			if err == nil {
 				t.Fatalf("decided despite a failing registry: %+v", res)
 			}
-			if !oci.IsTransient(err) || !gate.IsTransient(err) {
+			if !transient.Is(err) {
 				t.Errorf("error is not classified transient: %v", err)
 			}
 			if tc.wantAttempts > 0 {

@@ -59,7 +59,7 @@ func (v *Verifier) signedStatements(ctx context.Context, m *material, types map[
 	auth:
 		for ai, a := range auths {
 			for _, co := range classicOpts[ai] {
-				if _, _, err := cosign.VerifyImageAttestation(ctx, oneSig(att), m.hash, co); err == nil {
+				if _, _, err := verifyImageAttestation(ctx, oneSig(att), m.hash, co); err == nil {
 					digest := ""
 					if h, err := att.Digest(); err == nil {
 						digest = h.String()

@@ -61,7 +61,7 @@ func (v *Verifier) summaryInstead(ctx context.Context, m *material, d name.Diges
 		return outcome{value: &signedSummaries{signed: signed, untrusted: untrusted}}, nil
 	})
 	if err != nil {
-		return false, classify(fmt.Errorf("image %s: reading its verification summaries: %w", d, err))
+		return false, fmt.Errorf("image %s: reading its verification summaries: %w", d, err)
 	}
 	ss, _ := o.value.(*signedSummaries)
 	if ss == nil {
@@ -119,10 +119,10 @@ func (v *Verifier) withVEX(ctx context.Context, m *material, d name.Digest, r *a
 		return v.readVEX(ctx, m, r.policy.Name, rule)
 	})
 	if err != nil {
-		return nil, classify(fmt.Errorf("image %s: reading the VEX of attestation %q: %w", subject, r.policy.Name, err))
+		return nil, fmt.Errorf("image %s: reading the VEX of attestation %q: %w", subject, r.policy.Name, err)
 	}
 	for _, f := range o.findings {
-		res.Findings = append(res.Findings, gate.Finding{Check: gate.CheckVulnerabilities, Subject: subject, Message: f, Severity: gate.SeverityViolation})
+		res.Findings = append(res.Findings, gate.Finding{Check: gate.CheckVulnerabilities, Subject: gate.ImageSubject(subject), Message: f, Severity: gate.SeverityViolation})
 	}
 	vs, _ := o.value.(*vexStatements)
 	if vs == nil {
@@ -130,7 +130,7 @@ func (v *Verifier) withVEX(ctx context.Context, m *material, d name.Digest, r *a
 	}
 	out, notes := applyVEX(r.policy.Name, atts, vs, vex.Image{Repository: d.Context().Name(), Digest: d.DigestStr()}, rule != nil)
 	for i := range notes {
-		notes[i].Subject = subject
+		notes[i].Subject = gate.ImageSubject(subject)
 	}
 	res.Notes = append(res.Notes, notes...)
 	res.Evidence = append(res.Evidence, vs.evidence...)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/security-gate/security-gate/pkg/apis/securitygate/v1alpha1"
 	"github.com/security-gate/security-gate/pkg/gate"
+	"github.com/security-gate/security-gate/pkg/transient"
 	"github.com/security-gate/security-gate/pkg/trustroot"
 	"github.com/security-gate/security-gate/test/fixture"
 )
@@ -187,8 +188,8 @@ func TestTrustRootFailuresCannotDecide(t *testing.T) {
 			if err == nil {
 				t.Fatalf("decided without a trust root: %+v", res)
 			}
-			if gate.IsTransient(err) != tc.wantTransient {
-				t.Errorf("transient = %t, want %t: %v", gate.IsTransient(err), tc.wantTransient, err)
+			if transient.Is(err) != tc.wantTransient {
+				t.Errorf("transient = %t, want %t: %v", transient.Is(err), tc.wantTransient, err)
 			}
 			if !strings.Contains(err.Error(), tc.wantText) {
 				t.Errorf("error %q does not mention %q", err, tc.wantText)

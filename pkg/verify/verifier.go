@@ -73,6 +73,7 @@ type Verifier struct {
 	bundleFP     string
 	rules        []*attRule
 	extras       extras
+	prov         *provRule // spec.provenance (provenance.go)
 }
 
 var _ gate.ArtifactVerifier = (*Verifier)(nil)
@@ -162,6 +163,9 @@ func New(spec *v1alpha1.SecurityGateSpec, opts Options) (*Verifier, error) {
 	if err := v.compileExtras(spec, lookup); err != nil {
 		return nil, err
 	}
+	if err := v.compileProvenance(spec, lookup); err != nil {
+		return nil, err
+	}
 	return v, nil
 }
 
@@ -176,13 +180,14 @@ func (v *Verifier) ResolveDigest(ctx context.Context, ref string) (string, error
 		if secoci.IsNotFound(err) {
 			return "", fmt.Errorf("%w: %v", gate.ErrNotFound, err)
 		}
-		return "", classify(err)
+		return "", err
 	}
 	return d.String(), nil
 }
 
-// VerifyImage implements gate.ArtifactVerifier.
-func (v *Verifier) VerifyImage(ctx context.Context, t gate.ImageTarget) (gate.ImageResult, error) {
+// verifyImage is VerifyImage's part for the image's signature and
+// attestations (provenance.go adds the provenance of build outputs).
+func (v *Verifier) verifyImage(ctx context.Context, t gate.ImageTarget) (gate.ImageResult, error) {
 	d, err := name.NewDigest(t.Digest)
 	if err != nil {
 		return gate.ImageResult{}, fmt.Errorf("image %s: %q is not a digest reference: %w", t.Ref, t.Digest, err)
@@ -208,14 +213,14 @@ func (v *Verifier) VerifyImage(ctx context.Context, t gate.ImageTarget) (gate.Im
 		return res, err
 	}
 	violation := func(check, msg string) {
-		res.Findings = append(res.Findings, gate.Finding{Check: check, Subject: subject, Message: msg, Severity: gate.SeverityViolation})
+		res.Findings = append(res.Findings, gate.Finding{Check: check, Subject: gate.ImageSubject(subject), Message: msg, Severity: gate.SeverityViolation})
 	}
 	if len(v.imageAuths) > 0 {
 		o, err := v.cache.do(ctx, key(d, gate.CheckImageSignature, v.imageFP), func(ctx context.Context) (outcome, error) {
 			return v.verifySignature(ctx, m, v.imageAuths)
 		})
 		if err != nil {
-			return gate.ImageResult{}, classify(fmt.Errorf("image %s: verifying the signature of %s: %w", subject, d.DigestStr(), err))
+			return gate.ImageResult{}, fmt.Errorf("image %s: verifying the signature of %s: %w", subject, d.DigestStr(), err)
 		}
 		for _, f := range o.findings {
 			violation(gate.CheckImageSignature, f)
@@ -227,7 +232,7 @@ func (v *Verifier) VerifyImage(ctx context.Context, t gate.ImageTarget) (gate.Im
 			return v.verifyAttestation(ctx, m, r)
 		})
 		if err != nil {
-			return gate.ImageResult{}, classify(fmt.Errorf("image %s: verifying attestation %q of %s: %w", subject, r.policy.Name, d.DigestStr(), err))
+			return gate.ImageResult{}, fmt.Errorf("image %s: verifying attestation %q of %s: %w", subject, r.policy.Name, d.DigestStr(), err)
 		}
 		for _, f := range o.findings {
 			violation(gate.CheckAttestation, f)
@@ -266,10 +271,10 @@ func (v *Verifier) VerifyBundle(ctx context.Context, digestRef string) ([]gate.F
 			return v.verifySignature(ctx, m, v.bundleAuths)
 		})
 		if err != nil {
-			return nil, classify(fmt.Errorf("bundle %s: verifying its signature: %w", digestRef, err))
+			return nil, fmt.Errorf("bundle %s: verifying its signature: %w", digestRef, err)
 		}
 		for _, f := range o.findings {
-			out = append(out, gate.Finding{Check: gate.CheckBundleSignature, Subject: digestRef, Message: "bundle " + f, Severity: gate.SeverityViolation})
+			out = append(out, gate.Finding{Check: gate.CheckBundleSignature, Subject: gate.ImageSubject(digestRef), Message: "bundle " + f, Severity: gate.SeverityViolation})
 		}
 	}
 	// The contract depends on the content only, which the digest fixes.
@@ -278,21 +283,12 @@ func (v *Verifier) VerifyBundle(ctx context.Context, digestRef string) ([]gate.F
 		return outcome{findings: problems}, err
 	})
 	if err != nil {
-		return nil, classify(fmt.Errorf("bundle %s: reading it: %w", digestRef, err))
+		return nil, fmt.Errorf("bundle %s: reading it: %w", digestRef, err)
 	}
 	for _, f := range o.findings {
-		out = append(out, gate.Finding{Check: gate.CheckBundle, Subject: digestRef, Message: f, Severity: gate.SeverityViolation})
+		out = append(out, gate.Finding{Check: gate.CheckBundle, Subject: gate.ImageSubject(digestRef), Message: f, Severity: gate.SeverityViolation})
 	}
 	return out, nil
-}
-
-// classify marks registry failures that may go away (5xx, timeouts,
-// resets) for gate.IsTransient, so the controller retries them.
-func classify(err error) error {
-	if secoci.IsTransient(err) {
-		return gate.MarkTransient(err)
-	}
-	return err
 }
 
 func key(d name.Digest, check, fp string) string {

@@ -172,7 +172,7 @@ func (v *Verifier) readVEXDocument(ctx context.Context, d name.Digest, rule *vex
 		if errors.As(err, &tl) {
 			return nil, gate.Evidence{}, fmt.Sprintf("%s: %v", d, tl), nil
 		}
-		return nil, gate.Evidence{}, "", classify(fmt.Errorf("reading VEX document %s: %w", d, err))
+		return nil, gate.Evidence{}, "", fmt.Errorf("reading VEX document %s: %w", d, err)
 	}
 	if layerCount != 1 {
 		return nil, gate.Evidence{}, fmt.Sprintf("%s has %d layers; a VEX artifact holds one OpenVEX document", d, layerCount), nil
@@ -183,7 +183,7 @@ func (v *Verifier) readVEXDocument(ctx context.Context, d name.Digest, rule *vex
 	}
 	o, err := v.verifySignature(ctx, dm, rule.auths)
 	if err != nil {
-		return nil, gate.Evidence{}, "", classify(fmt.Errorf("VEX document %s: verifying its signature: %w", d, err))
+		return nil, gate.Evidence{}, "", fmt.Errorf("VEX document %s: verifying its signature: %w", d, err)
 	}
 	if len(o.findings) > 0 {
 		return nil, gate.Evidence{}, fmt.Sprintf("VEX document %s is not trusted: %s", d, strings.Join(o.findings, "; ")), nil
@@ -191,11 +191,11 @@ func (v *Verifier) readVEXDocument(ctx context.Context, d name.Digest, rule *vex
 	by, _ := o.value.(signedBy)
 	layers, err := img.Layers()
 	if err != nil {
-		return nil, gate.Evidence{}, "", classify(fmt.Errorf("reading VEX document %s: %w", d, err))
+		return nil, gate.Evidence{}, "", fmt.Errorf("reading VEX document %s: %w", d, err)
 	}
 	rc, err := layers[0].Compressed()
 	if err != nil {
-		return nil, gate.Evidence{}, "", classify(fmt.Errorf("reading VEX document %s: %w", d, err))
+		return nil, gate.Evidence{}, "", fmt.Errorf("reading VEX document %s: %w", d, err)
 	}
 	raw, err := io.ReadAll(io.LimitReader(rc, maxVEXBytes+1))
 	_ = rc.Close()
@@ -204,7 +204,7 @@ func (v *Verifier) readVEXDocument(ctx context.Context, d name.Digest, rule *vex
 		if errors.As(err, &tl) {
 			return nil, gate.Evidence{}, fmt.Sprintf("%s: %v", d, tl), nil
 		}
-		return nil, gate.Evidence{}, "", classify(fmt.Errorf("reading VEX document %s: %w", d, err))
+		return nil, gate.Evidence{}, "", fmt.Errorf("reading VEX document %s: %w", d, err)
 	}
 	if len(raw) > maxVEXBytes {
 		return nil, gate.Evidence{}, fmt.Sprintf("%s: the document is larger than %d bytes", d, maxVEXBytes), nil

@@ -12,6 +12,7 @@ import (
 
 	"github.com/security-gate/security-gate/pkg/apis/securitygate/v1alpha1"
 	"github.com/security-gate/security-gate/pkg/gate"
+	"github.com/security-gate/security-gate/pkg/transient"
 )
 
 // writeConcurrency bounds the images summarised at once.
@@ -26,8 +27,6 @@ type Pass struct {
 	VerifierID string
 	Version    string
 	Now        time.Time
-	// Transient classifies a write error as one a retry may cure.
-	Transient func(error) bool
 }
 
 // Summarize writes a summary for every image rep verified, when rep is a
@@ -48,7 +47,7 @@ func Summarize(ctx context.Context, w *Writer, rep *gate.Report, p Pass) {
 		return
 	}
 	if p.Mode == v1alpha1.ModeWarn {
-		rep.Notes = append(rep.Notes, gate.Note{Check: gate.CheckVerificationSummary, Subject: p.Policy.String(),
+		rep.Notes = append(rep.Notes, gate.Note{Check: gate.CheckVerificationSummary, Subject: gate.TextSubject(p.Policy.String()),
 			Message: "no verification summary written: the policy's mode is Warn, whose pass may hide violations, and a summary says PASSED"})
 		gate.SortNotes(rep.Notes)
 		return
@@ -75,8 +74,7 @@ func Summarize(ctx context.Context, w *Writer, rep *gate.Report, p Pass) {
 	for i, img := range images {
 		r := results[i]
 		if r.err != nil {
-			transient := p.Transient != nil && p.Transient(r.err)
-			rep.Errors = append(rep.Errors, gate.Finding{Check: gate.CheckVerificationSummary, Subject: img, Severity: gate.SeverityError, Transient: transient,
+			rep.Errors = append(rep.Errors, gate.Finding{Check: gate.CheckVerificationSummary, Subject: gate.ImageSubject(img), Severity: gate.SeverityError, Transient: transient.Is(r.err),
 				Message: fmt.Sprintf("could not decide: the pass of %s could not be recorded as a verification summary: %v", p.Policy, r.err)})
 			continue
 		}
@@ -91,7 +89,7 @@ func Summarize(ctx context.Context, w *Writer, rep *gate.Report, p Pass) {
 			}
 			parts = append(parts, s)
 		}
-		rep.Notes = append(rep.Notes, gate.Note{Check: gate.CheckVerificationSummary, Subject: img, Message: fmt.Sprintf(
+		rep.Notes = append(rep.Notes, gate.Note{Check: gate.CheckVerificationSummary, Subject: gate.ImageSubject(img), Message: fmt.Sprintf(
 			"verification summary written (%s, policy %s, %d input attestations): %s", PredicateType, p.Policy, len(rep.Evidence[img]), strings.Join(parts, "; "))})
 	}
 	gate.SortNotes(rep.Notes)

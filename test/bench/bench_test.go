@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 
 	"github.com/security-gate/security-gate/pkg/bundle"
+	"github.com/security-gate/security-gate/pkg/defaults"
 	"github.com/security-gate/security-gate/pkg/gate"
 	"github.com/security-gate/security-gate/pkg/gate/local"
 	secoci "github.com/security-gate/security-gate/pkg/oci"
@@ -25,25 +26,29 @@ import (
 
 // Environment of TestBench (hack/bench.sh sets them).
 const (
-	envCLI     = "BENCH_SECURITY_GATE" // security-gate binary (default: go build it)
-	envSpawn   = "BENCH_SPAWN"         // test/bench/spawn binary (default: go build it)
-	envCompare = "BENCH_COMPARE"       // optional second security-gate, measured like (a), interleaved
-	envCosign  = "BENCH_COSIGN"        // cosign v2 binary (default .cache/bin/cosign2)
-	envReport  = "BENCH_REPORT"        // also write the table to this file
-	envCLIRuns = "BENCH_CLI_RUNS"      // measured runs of (a), default 9
-	envRounds  = "BENCH_COSIGN_ROUNDS" // rounds of (c), default 3
+	envCLI         = "BENCH_SECURITY_GATE" // security-gate binary (default: go build it)
+	envSpawn       = "BENCH_SPAWN"         // test/bench/spawn binary (default: go build it)
+	envCompare     = "BENCH_COMPARE"       // optional second security-gate, measured like (a), interleaved
+	envCosign      = "BENCH_COSIGN"        // cosign v2 binary (default .cache/bin/cosign2)
+	envReport      = "BENCH_REPORT"        // also write the table to this file
+	envCLIRuns     = "BENCH_CLI_RUNS"      // measured runs of (a), default 9
+	envRounds      = "BENCH_COSIGN_ROUNDS" // rounds of (c), default 3
+	envScaleRuns   = "BENCH_SCALE_RUNS"    // measured runs of (d), default 3
+	envProfileRuns = "BENCH_PROFILE_RUNS"  // cold verifications under the CPU profiler, default 100
 )
 
-// TestBench runs (a), (b) and (c) on one world and prints the table. It
-// fails only when something does not verify (or a negative control
-// passes), never because of a timing.
+// TestBench runs (a), (b) and (c) on the 40-image world and (d) on the
+// 400-image one, and prints the table. It fails only when something does
+// not verify (or a negative control passes), never because of a timing.
 func TestBench(t *testing.T) {
 	cli := binary(t, envCLI, "", "./cmd/security-gate")
 	spawn := binary(t, envSpawn, "", "./test/bench/spawn")
 	cosign := binary(t, envCosign, filepath.Join(repoRoot(t), ".cache", "bin", "cosign2"), "")
-	loadBefore := loadAvg()
-	w := newWorld(t)
-	r := &runner{spawn: spawn, result: filepath.Join(t.TempDir(), "spawn.json"), env: sealedEnv(t), dir: w.dir}
+	w := newWorld(t, numImages)
+	ws := newWorld(t, numScaleImages)
+	env := sealedEnv(t)
+	r := &runner{spawn: spawn, result: filepath.Join(t.TempDir(), "spawn.json"), env: env, dir: w.dir}
+	rs := &runner{spawn: spawn, result: filepath.Join(t.TempDir(), "spawn.json"), env: env, dir: ws.dir}
 
 	// Checks first, outside the measurements: one run of each that must
 	// pass and one that must fail (a key that signed nothing). They also
@@ -52,32 +57,48 @@ func TestBench(t *testing.T) {
 	w.runCLI(t, r, cli)
 	w.cliNegativeControl(t, r, cli)
 	w.cosignNegativeControl(t, r, cosign)
+	ws.runCLI(t, rs, cli)
 
-	// (a) cold CLI processes and (c) cosign loops, interleaved so that both
-	// see the same load on a shared machine. BENCH_COMPARE (another build of
-	// the CLI, e.g. with a proposed change) runs right after each run of (a).
+	// (a) cold CLI processes, (d) the 400-image run and (c) cosign loops,
+	// interleaved so that all see the same load on a shared machine.
+	// BENCH_COMPARE (another build of the CLI, e.g. with a proposed change)
+	// runs right after each run of (a).
 	compare := os.Getenv(envCompare)
 	if compare != "" {
 		w.runCLI(t, r, compare)
 	}
-	runsA, roundsC := envInt(t, envCLIRuns, 9), envInt(t, envRounds, 3)
-	var a, a2 cliRuns
+	loadBefore := loadAvg()
+	runsA, roundsC, runsD := envInt(t, envCLIRuns, 9), envInt(t, envRounds, 3), envInt(t, envScaleRuns, 3)
+	var a, a2, d cliRuns
 	var c []cosignLoop
+	// Beside each run of (a), one `version` of each CLI: a process that
+	// starts and does nothing else, so the table can say how much of (a)
+	// and (c) is process start.
+	var startA, startC cliRuns
 	runA := func() {
 		a.runs = append(a.runs, w.runCLI(t, r, cli))
 		if compare != "" {
 			a2.runs = append(a2.runs, w.runCLI(t, r, compare))
 		}
+		startA.runs = append(startA.runs, runVersion(t, r, cli))
+		startC.runs = append(startC.runs, runVersion(t, r, cosign))
 	}
 	for k := 0; k < roundsC; k++ {
 		for len(a.runs) < (k+1)*runsA/roundsC {
 			runA()
+		}
+		for len(d.runs) < (k+1)*runsD/roundsC {
+			d.runs = append(d.runs, ws.runCLI(t, rs, cli))
 		}
 		c = append(c, w.runCosignLoop(t, r, cosign))
 	}
 	for len(a.runs) < runsA {
 		runA()
 	}
+	for len(d.runs) < runsD {
+		d.runs = append(d.runs, ws.runCLI(t, rs, cli))
+	}
+	loadAfter := loadAvg()
 
 	// (b) warm, in-process: BenchmarkWarmPipeline's body, on this world.
 	warm := w.prime(t)
@@ -86,7 +107,10 @@ func TestBench(t *testing.T) {
 		t.Fatalf("BenchmarkWarmPipeline failed: %s", w.failure)
 	}
 
-	tab := newTable(a, b, c, cosign, loadBefore)
+	// Where (a)'s time goes: its verification, profiled in-process.
+	prof := w.profileCold(t, envInt(t, envProfileRuns, 100))
+
+	tab := newTable(figures{a: a, b: b, c: c, d: d, startA: startA, startC: startC, cosign: cosign, loadBefore: loadBefore, loadAfter: loadAfter, prof: prof})
 	if compare != "" {
 		tab += compareLine(a, a2, compare)
 	}
@@ -105,7 +129,7 @@ func TestBench(t *testing.T) {
 //
 //	go test -tags bench -run '^$' -bench BenchmarkWarmPipeline ./test/bench
 func BenchmarkWarmPipeline(b *testing.B) {
-	w := newWorld(b)
+	w := newWorld(b, numImages)
 	warm := w.prime(b)
 	b.Run("40-images", func(b *testing.B) { warmPipeline(b, w, warm) })
 }
@@ -117,7 +141,7 @@ func BenchmarkWarmPipeline(b *testing.B) {
 //
 //	go test -tags bench -run '^$' -bench BenchmarkColdPipeline -cpuprofile cpu.out ./test/bench
 func BenchmarkColdPipeline(b *testing.B) {
-	w := newWorld(b)
+	w := newWorld(b, numImages)
 	b.Run("40-images", func(b *testing.B) {
 		w.reg.ResetCounts()
 		b.ReportAllocs()
@@ -145,7 +169,7 @@ func (w *world) newSession(tb testing.TB) session {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return session{cache: verify.NewCache(verify.DefaultCacheSize, verify.DefaultCacheTTL), client: c}
+	return session{cache: verify.NewCache(defaults.CacheSize, defaults.CacheTTL), client: c}
 }
 
 // prime verifies the run once with a fresh cache.
@@ -183,10 +207,10 @@ func (w *world) verifyOnce(tb testing.TB, wc session) *gate.Report {
 }
 
 func (w *world) mustPass(tb testing.TB, rep *gate.Report) {
-	if rep.Verdict != gate.VerdictPass || len(rep.VerifiedImages) != numImages {
+	if rep.Verdict != gate.VerdictPass || len(rep.VerifiedImages) != w.n {
 		// testing.Benchmark drops a failed benchmark's log: keep the reason.
 		w.failure = fmt.Sprintf("in-process verify: verdict %q, %d verified images, want %q and %d\nviolations: %+v\nerrors: %+v",
-			rep.Verdict, len(rep.VerifiedImages), gate.VerdictPass, numImages, rep.Violations, rep.Errors)
+			rep.Verdict, len(rep.VerifiedImages), gate.VerdictPass, w.n, rep.Violations, rep.Errors)
 		tb.Fatal(w.failure)
 	}
 }

@@ -124,9 +124,9 @@ func (w *world) runCLI(tb testing.TB, r *runner, bin string) procResult {
 	if err := json.Unmarshal(res.stdout, &rep); err != nil {
 		tb.Fatalf("security-gate verify: exit %d, stdout is not a JSON report: %v\nstdout: %s\nstderr: %s", res.exit, err, res.stdout, res.stderr)
 	}
-	if res.exit != 0 || rep.Verdict != gate.VerdictPass || len(rep.VerifiedImages) != numImages || rep.Summary.Images != numImages {
+	if res.exit != 0 || rep.Verdict != gate.VerdictPass || len(rep.VerifiedImages) != w.n || rep.Summary.Images != w.n {
 		tb.Fatalf("security-gate verify: exit %d, verdict %q, %d images, %d verified; want exit 0, %q, %d verified\nviolations: %+v\nerrors: %+v\nstderr: %s",
-			res.exit, rep.Verdict, rep.Summary.Images, len(rep.VerifiedImages), gate.VerdictPass, numImages, rep.Violations, rep.Errors, res.stderr)
+			res.exit, rep.Verdict, rep.Summary.Images, len(rep.VerifiedImages), gate.VerdictPass, w.n, rep.Violations, rep.Errors, res.stderr)
 	}
 	return res
 }
@@ -150,10 +150,24 @@ func (w *world) cliNegativeControl(tb testing.TB, r *runner, bin string) {
 			sigs++
 		}
 	}
-	if res.exit != 1 || rep.Verdict != gate.VerdictFail || sigs < numImages {
+	if res.exit != 1 || rep.Verdict != gate.VerdictFail || sigs < w.n {
 		tb.Fatalf("negative control (policy trusting another key): exit %d, verdict %q, %d image-signature violations; want exit 1, %q, %d",
-			res.exit, rep.Verdict, sigs, gate.VerdictFail, numImages)
+			res.exit, rep.Verdict, sigs, gate.VerdictFail, w.n)
 	}
+}
+
+// runVersion runs `bin version`, which must exit 0: a process start and
+// nothing else.
+func runVersion(tb testing.TB, r *runner, bin string) procResult {
+	tb.Helper()
+	res, err := r.run(bin, "version")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if res.exit != 0 {
+		tb.Fatalf("%s version: exit %d\nstderr: %s", bin, res.exit, res.stderr)
+	}
+	return res
 }
 
 // cosignLoop is (c): per image, sequentially, one `cosign verify` and one

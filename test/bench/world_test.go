@@ -22,16 +22,18 @@ import (
 	"github.com/security-gate/security-gate/test/fixture"
 )
 
-// The workload of issue 3.
+// The workloads: the 40-image run of every figure, and the scale run.
+// Both are 20-task PipelineRuns; the scale run has more steps per task.
 const (
-	numImages     = 40
-	numTasks      = 20
-	imagesPerTask = numImages / numTasks
+	numImages      = 40
+	numScaleImages = 400
+	numTasks       = 20
 )
 
 // world is the benchmark's registry content and the files a user would have:
 // the policy, the PipelineRun and the public key, in one directory.
 type world struct {
+	n      int // distinct images
 	reg    *fixture.Registry
 	key    *fixture.Signer
 	other  *fixture.Signer // a key that signed nothing: negative controls
@@ -50,20 +52,19 @@ type world struct {
 	failure string
 }
 
-// newWorld builds the registry and the files. The registry lives as long as
-// tb (its Cleanup closes it).
-func newWorld(tb testing.TB) *world {
+// newWorld builds the registry with n images (a multiple of numTasks) and
+// the files. The registry lives as long as tb (its Cleanup closes it).
+func newWorld(tb testing.TB, n int) *world {
 	tb.Helper()
-	w := &world{reg: fixture.NewRegistry(tb, true), key: fixture.NewKey(tb), other: fixture.NewKey(tb), dir: tb.TempDir()}
+	w := &world{n: n, reg: fixture.NewRegistry(tb, true), key: fixture.NewKey(tb), other: fixture.NewKey(tb), dir: tb.TempDir()}
 	// A scan an hour old: well inside maxAge, with the wall clock the CLI
 	// uses (no --now, as a user would run it).
-	w.images = fixture.SignedImages(tb, w.reg, w.key, "bench/img", numImages, time.Now().Add(-time.Hour), false)
+	w.images = fixture.SignedImages(tb, w.reg, w.key, "bench/img", n, time.Now().Add(-time.Hour), false)
 
 	tasks := make([][]string, numTasks)
-	for i := range tasks {
-		for j := 0; j < imagesPerTask; j++ {
-			tasks[i] = append(tasks[i], w.images[i*imagesPerTask+j].String())
-		}
+	perTask := n / numTasks
+	for i, d := range w.images {
+		tasks[i/perTask] = append(tasks[i/perTask], d.String())
 	}
 	p := fixture.PipelineWithImages("release", tasks)
 	pr := &v1.PipelineRun{

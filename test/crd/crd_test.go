@@ -112,7 +112,7 @@ var invalid = []struct {
 	{"unknown mode", "  mode: Audit\n", "spec.mode", "spec.mode: Unsupported value"},
 	{"unknown gateOrder", "  gateOrder: enforce\n", "spec.gateOrder", "spec.gateOrder: Unsupported value"},
 	{"unknown level", "  securityContext: {level: strict}\n", "spec.securityContext.level", "spec.securityContext.level: Unsupported value"},
-	{"unknown field", "  images: {requireDigests: true}\n", `unknown field "spec.images.requireDigests"`, "spec.images.requireDigests: Invalid value: null: unknown field"},
+	{"unknown field", "  images: {requireDigests: true}\n", "unknown field: spec.images.requireDigests", "spec.images.requireDigests: Invalid value: null: unknown field"},
 	{"bad namespace", "  namespaces: {deny: [Bad_NS]}\n", "spec.namespaces.deny[0]", "spec.namespaces.deny[0]: Invalid value"},
 	{"authority without name", "  authorities: [{keyless: {issuer: i, subject: s}}]\n", "spec.authorities[0].name", "spec.authorities[0].name: Required value"},
 	{"duplicate authority", "  authorities: [{name: a, keyless: {issuer: i, subject: s}}, {name: a, keyless: {issuer: i, subject: s}}]\n",
@@ -279,7 +279,7 @@ func samples(t testing.TB, kind string) []struct {
 	root := repoRoot(t)
 	for _, dir := range []string{"config", "examples"} {
 		_ = filepath.WalkDir(filepath.Join(root, dir), func(path string, d os.DirEntry, err error) error {
-			if err != nil || d.IsDir() || !(strings.HasSuffix(path, ".yaml") || strings.HasSuffix(path, ".yml")) {
+			if err != nil || d.IsDir() || (!strings.HasSuffix(path, ".yaml") && !strings.HasSuffix(path, ".yml")) {
 				return nil
 			}
 			raw, err := os.ReadFile(path)

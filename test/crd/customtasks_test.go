@@ -29,7 +29,7 @@ var invalidCustomTasks = []struct {
 	{"duplicate", "  customTasks: {noPods: [{apiVersion: approval.example.dev/v1, kind: Approval}, {apiVersion: approval.example.dev/v1, kind: Approval}]}\n",
 		"spec.customTasks.noPods[1].apiVersion", "spec.customTasks.noPods[1]: Duplicate value"},
 	{"unknown field", "  customTasks: {noPods: [{apiVersion: approval.example.dev/v1, kind: Approval, name: x}]}\n",
-		`unknown field "spec.customTasks.noPods[0].name"`, "spec.customTasks.noPods[0].name: Invalid value: null: unknown field"},
+		"unknown field: spec.customTasks.noPods[0].name", "spec.customTasks.noPods[0].name: Invalid value: null: unknown field"},
 }
 
 func TestInvalidCustomTaskPoliciesAreRejectedByBoth(t *testing.T) {

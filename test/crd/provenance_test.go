@@ -32,7 +32,7 @@ var invalidProvenance = []struct {
 	{"no authority may sign it", "  authorities: [{name: a, keyless: {issuer: i, subject: s}}]\n  bundles: {authorities: [a]}\n  provenance: {builderIDs: [b]}\n",
 		"spec.provenance.authorities", "provenance: no authority may sign the provenance"},
 	{"trusted code without bundle authorities", signer + "  provenance: {builderIDs: [b]}\n", "spec.provenance.trustedCode", "provenance.trustedCode: Required verifies the build task's bundle against bundles.authorities"},
-	{"unknown field", fmt.Sprintf(provenancePolicy, "{builderIDs: [b], builderId: b}"), `unknown field "spec.provenance.builderId"`, "spec.provenance.builderId: Invalid value: null: unknown field"},
+	{"unknown field", fmt.Sprintf(provenancePolicy, "{builderIDs: [b], builderId: b}"), "unknown field: spec.provenance.builderId", "spec.provenance.builderId: Invalid value: null: unknown field"},
 	{"empty source", fmt.Sprintf(provenancePolicy, "{builderIDs: [b], source: {}}"), "spec.provenance.source.repository, spec.provenance.source.repositoryRegExp", "spec.provenance.source: Invalid value: set repository, repositoryRegExp, revision or revisionRegExp"},
 	{"source repository and repositoryRegExp", fmt.Sprintf(provenancePolicy, "{builderIDs: [b], source: {repository: r, repositoryRegExp: r}}"), "spec.provenance.source.repository, spec.provenance.source.repositoryRegExp", "spec.provenance.source: Invalid value: at most one of repository and repositoryRegExp"},
 	{"source revision and revisionRegExp", fmt.Sprintf(provenancePolicy, "{builderIDs: [b], source: {revision: r, revisionRegExp: r}}"), "spec.provenance.source.revision, spec.provenance.source.revisionRegExp", "spec.provenance.source: Invalid value: at most one of revision and revisionRegExp"},

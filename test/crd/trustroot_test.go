@@ -35,7 +35,7 @@ var invalidTrust = []struct {
 	{"tuf root that is not a JSON object", fmt.Sprintf(keylessTrust, "tuf: {mirror: 'https://tuf.example.com', root: root.json}"),
 		"spec.authorities[0].keyless.tuf.root", "spec.authorities[0].keyless.tuf.root: Invalid value: \"root.json\": a TUF root.json document"},
 	{"tuf unknown field", fmt.Sprintf(keylessTrust, "tuf: {url: 'https://tuf.example.com'}"),
-		`unknown field "spec.authorities[0].keyless.tuf.url"`, "spec.authorities[0].keyless.tuf.url: Invalid value: null: unknown field"},
+		"unknown field: spec.authorities[0].keyless.tuf.url", "spec.authorities[0].keyless.tuf.url: Invalid value: null: unknown field"},
 	{"requireSignedTimestamp that is not a boolean", fmt.Sprintf(keylessTrust, "requireSignedTimestamp: always"),
 		"keyless.requireSignedTimestamp of type bool", "spec.authorities[0].keyless.requireSignedTimestamp: Invalid value"},
 }

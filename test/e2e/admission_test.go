@@ -29,12 +29,11 @@ import (
 // test's namespace).
 const (
 	catalogTaskFile  = "tasks/security-gate/0.2/security-gate.yaml"
-	catalogTaskRBAC  = "tasks/security-gate/0.2/samples/rbac.yaml"
 	catalogGateTask  = "security-gate"
 	catalogStepImage = "/ko-app/security-gate" // the entrypoint ko gives the CLI image
 )
 
-// Issue 10, item 3: the catalog Task verifies its own run. A pipeline
+// The catalog Task verifies its own run. A pipeline
 // author sets, through the PipelineRun's taskRunSpecs, the gate's labels to
 // those of an older compliant run and its pod environment to name that run.
 // Tekton v1.15 puts both on the gate's Pod (the run's own labels are added
@@ -48,7 +47,7 @@ func TestCatalogTaskVerifiesOwnRun(t *testing.T) {
 	key := fixture.NewKey(t)
 	policyName := "own-run-" + ns
 	createPolicy(t, "", policyName, cliPolicy(key))
-	kubeconfig := applyCatalogRBAC(t, ns)
+	kubeconfig := applyTaskRBAC(t, ns)
 
 	gateImg := pushImage(t, ns+"/security-gate", image{signer: key})
 	compiler := pushImage(t, ns+"/compiler", image{signer: key})
@@ -107,7 +106,7 @@ func TestCatalogTaskVerifiesOwnRun(t *testing.T) {
 	}
 }
 
-// Issue 10, item 2: a run created CancelledRunFinally or StoppedRunFinally
+// A run created CancelledRunFinally or StoppedRunFinally
 // skips every DAG task, the gate included, and runs its finally tasks at
 // once (admission now refuses such a CREATE). A finally task guarded by the
 // gate's outcome, when: [$(tasks.gate.status) in [Succeeded]], is skipped
@@ -171,7 +170,7 @@ func TestFinallyGuardOnCancelledStart(t *testing.T) {
 	}
 }
 
-// Issue 10, item 1: Tekton reads a pending run's Pipeline by name only when
+// Tekton reads a pending run's Pipeline by name only when
 // the run is released, so an edit in between changes what runs after
 // admission judged it (admission now refuses a pending run with a by-name
 // pipelineRef). Here the Pipeline loses its gate while the run is pending,
@@ -224,31 +223,21 @@ func TestPendingRunReadsPipelineOnRelease(t *testing.T) {
 		_, err := env.Tekton.TektonV1().TaskRuns(ns).Get(ctx, build, metav1.GetOptions{})
 		return err == nil, nil
 	})
-	got, err := env.Tekton.TektonV1().PipelineRuns(ns).Get(ctx, pr.Name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Status.PipelineSpec == nil || len(got.Status.PipelineSpec.Tasks) != 1 {
+	// Tekton creates the TaskRun inside the reconcile and writes the
+	// status (status.pipelineSpec included) when that reconcile ends, so the
+	// TaskRun can be visible before the recorded spec is.
+	var got *pipelinev1.PipelineRun
+	framework.Eventually(t, time.Minute, "status.pipelineSpec recorded", func(ctx context.Context) (bool, error) {
+		var err error
+		got, err = env.Tekton.TektonV1().PipelineRuns(ns).Get(ctx, pr.Name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		return got.Status.PipelineSpec != nil, nil
+	})
+	if len(got.Status.PipelineSpec.Tasks) != 1 || got.Status.PipelineSpec.Tasks[0].Name != "build" {
 		t.Fatalf("status.pipelineSpec %+v: want the edited pipeline (build only)", got.Status.PipelineSpec)
 	}
-}
-
-// applyCatalogRBAC applies the latest catalog Task's samples/rbac.yaml in
-// ns and returns a kubeconfig for its ServiceAccount.
-func applyCatalogRBAC(t *testing.T, ns string) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(env.Root, catalogTaskRBAC))
-	if err != nil {
-		t.Fatal(err)
-	}
-	y := strings.ReplaceAll(string(b), taskRBACNamespace, ns)
-	if err := env.ApplyYAML(context.Background(), y); err != nil {
-		t.Fatalf("apply %s (namespace %s): %v", catalogTaskRBAC, ns, err)
-	}
-	t.Cleanup(func() {
-		_ = env.Kube.RbacV1().ClusterRoleBindings().Delete(context.Background(), policyReaderRole+"-"+ns, metav1.DeleteOptions{})
-	})
-	return saKubeconfig(t, ns, taskSA)
 }
 
 // installCatalogTask creates the latest catalog Task in ns as a release

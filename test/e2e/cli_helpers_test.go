@@ -28,10 +28,10 @@ import (
 	"github.com/security-gate/security-gate/test/e2e/framework"
 )
 
-// The catalog Task's sample RBAC, and the names it uses that the test
-// adapts to its own namespace.
+// The latest catalog Task's sample RBAC, and the names it uses that the
+// test adapts to its own namespace.
 const (
-	taskRBACSample    = "tasks/security-gate/0.1/samples/rbac.yaml"
+	taskRBACSample    = "tasks/security-gate/0.2/samples/rbac.yaml"
 	taskRBACNamespace = "team-a"
 	taskSA            = "pipeline"
 	policyReaderRole  = "security-gate-policy-reader"

@@ -21,7 +21,7 @@ func cliPolicy(key *fixture.Signer) v1alpha1.SecurityGateSpec {
 	return spec
 }
 
-// Issue 6: `security-gate verify --pipelinerun` as the catalog Task runs it,
+// `security-gate verify --pipelinerun` as the catalog Task runs it,
 // as a process against the real API server, with the catalog Task's RBAC
 // (samples/rbac.yaml) through a ServiceAccount token, and a ClusterSecurityGate
 // read from the cluster. Tekton resolves the runs alone: the gate is a plain

@@ -49,7 +49,7 @@ func faultyRun(t *testing.T, mode framework.RegistryMode, gateTimeout string) (s
 	return ns, sub
 }
 
-// Issue 5, scenario 5: cancel, timeout, and a registry that comes back.
+// Cancel, timeout, and a registry that comes back.
 func TestRegistryFaults(t *testing.T) {
 	requireGate(t)
 
@@ -116,7 +116,7 @@ func assertUndecided(t *testing.T, ns, pr string) {
 	assertNoTaskRuns(t, ns, "while the gate is undecided")
 }
 
-// Issue 5, scenario 6: the controller is killed in the middle of a
+// The controller is killed in the middle of a
 // verification and a new one takes over: the CustomRun ends exactly once,
 // with the right verdict.
 func TestControllerRestart(t *testing.T) {

@@ -20,7 +20,7 @@ import (
 	"github.com/security-gate/security-gate/test/e2e/framework"
 )
 
-// Issue 5, scenario 9: the release manifests build with ko against the
+// The release manifests build with ko against the
 // loopback registry, and the API server accepts every resolved object
 // (server-side apply, dry run), the controller's Deployment included.
 func TestManifests(t *testing.T) {

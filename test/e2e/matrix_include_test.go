@@ -66,7 +66,7 @@ spec:
 `, ns, policyName, lister, defaultTool, includeImage, strings.ReplaceAll(restricted, "\n      ", "\n          "))
 }
 
-// Issue 9, item 3, end to end: matrix include entries apply to every
+// Matrix include entries apply to every
 // combination even when another matrix param comes from a task result. An
 // include entry that swaps the step's image for an unpinned, unsigned one
 // must stop the run; with a signed include image the run passes and every

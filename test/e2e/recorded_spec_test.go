@@ -59,7 +59,7 @@ spec:
 	return &p
 }
 
-var attemptRE = regexp.MustCompile(`attempt (\d+)`)
+var attemptRE = regexp.MustCompile(`try (\d+) undecided`)
 
 // failedAttempts is how many verification attempts of cr's run ended
 // undecided, from its Verifying message; -1 when it does not say.
@@ -97,7 +97,7 @@ func waitFailedAttempts(t *testing.T, ns, name string, n int) int {
 	return got
 }
 
-// Issue 9, item 1, end to end: once Tekton recorded status.pipelineSpec, it
+// Once Tekton recorded status.pipelineSpec, it
 // runs that copy whatever happens to the Pipeline it named; the gate judges
 // the same copy. The registry is down while the Pipeline is swapped, so no
 // verdict can be reached before the swap; the verdict comes from an attempt
@@ -196,7 +196,7 @@ func TestRecordedPipelineSpec(t *testing.T) {
 	}
 }
 
-// Issue 9, item 1, end to end: the controller requires the gate in the
+// The controller requires the gate in the
 // pipeline it judges. A gate CustomRun that claims a PipelineRun (owned by
 // it and labelled as its pipeline task security-gate) whose pipeline has no
 // gate at all must fail gate-order, not pass the run's signed images.

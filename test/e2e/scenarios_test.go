@@ -15,7 +15,8 @@ import (
 	"github.com/security-gate/security-gate/test/fixture"
 )
 
-// Issue 5, scenarios 1, 2 and 4: a gated pipeline from signed bundles.
+// A gated pipeline from signed bundles: compliant, an unsigned step image,
+// and Warn mode.
 // Each case gets its own key, images, bundles, policy and namespace.
 func TestGatedPipeline(t *testing.T) {
 	requireGate(t)
@@ -32,16 +33,16 @@ func TestGatedPipeline(t *testing.T) {
 		wantTaskRun bool
 	}{
 		{
-			name:       "1-compliant",
+			name:       "compliant",
 			wantStatus: corev1.ConditionTrue, wantReason: "Passed", wantVerdict: "pass", wantTaskRun: true,
 		},
 		{
-			name: "2-unsigned-step-image", unsignedStep: true,
+			name: "unsigned-step-image", unsignedStep: true,
 			wantStatus: corev1.ConditionFalse, wantReason: "PolicyViolation", wantVerdict: "fail",
 			wantCheck: "image-signature",
 		},
 		{
-			name: "4-warn-mode", unsignedStep: true, mode: v1alpha1.ModeWarn,
+			name: "warn-mode", unsignedStep: true, mode: v1alpha1.ModeWarn,
 			wantStatus: corev1.ConditionTrue, wantReason: "PassedWithWarnings", wantVerdict: "warn",
 			wantCheck: "image-signature", wantTaskRun: true,
 		},
@@ -115,7 +116,7 @@ func TestGatedPipeline(t *testing.T) {
 	}
 }
 
-// Issue 5, scenario 8: a namespaced SecurityGate while config-security-gate
+// A namespaced SecurityGate while config-security-gate
 // allows only ClusterSecurityGates (the default).
 func TestNamespacedPolicyNotAllowed(t *testing.T) {
 	requireGate(t)

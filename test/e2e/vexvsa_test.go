@@ -39,7 +39,7 @@ func fullReport(t *testing.T, cr *v1beta1.CustomRun) *gatereport.Report {
 
 func noteSays(rep *gatereport.Report, check, subject, text string) bool {
 	for _, n := range rep.Notes {
-		if n.Check == check && (subject == "" || n.Subject == subject) && strings.Contains(n.Message, text) {
+		if n.Check == check && (subject == "" || n.Subject.String() == subject) && strings.Contains(n.Message, text) {
 			return true
 		}
 	}

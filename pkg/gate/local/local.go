@@ -26,11 +26,15 @@ type Resolver struct {
 var _ gate.Resolver = (*Resolver)(nil)
 
 // New indexes objs: *v1.Pipeline, *v1.Task, *v1beta1.StepAction (v1beta1
-// Pipelines and Tasks are converted to v1). Other objects are ignored.
+// Pipelines and Tasks are converted to v1 by gate.ToV1). Other objects are
+// ignored.
 func New(objs []runtime.Object) (*Resolver, error) {
 	r := &Resolver{byKey: map[string][]entry{}}
-	ctx := context.Background()
 	for _, obj := range objs {
+		obj, err := gate.ToV1(obj)
+		if err != nil {
+			return nil, err
+		}
 		switch o := obj.(type) {
 		case *v1.Pipeline:
 			r.add(gate.KindPipeline, o.Name, o.Namespace, o)
@@ -38,18 +42,6 @@ func New(objs []runtime.Object) (*Resolver, error) {
 			r.add(gate.KindTask, o.Name, o.Namespace, o)
 		case *v1beta1.StepAction:
 			r.add(gate.KindStepAction, o.Name, o.Namespace, o)
-		case *v1beta1.Pipeline:
-			out := &v1.Pipeline{}
-			if err := o.ConvertTo(ctx, out); err != nil {
-				return nil, fmt.Errorf("pipeline %q: converting to tekton.dev/v1: %w", o.Name, err)
-			}
-			r.add(gate.KindPipeline, out.Name, out.Namespace, out)
-		case *v1beta1.Task:
-			out := &v1.Task{}
-			if err := o.ConvertTo(ctx, out); err != nil {
-				return nil, fmt.Errorf("task %q: converting to tekton.dev/v1: %w", o.Name, err)
-			}
-			r.add(gate.KindTask, out.Name, out.Namespace, out)
 		}
 	}
 	for k := range r.byKey {

@@ -8,6 +8,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"knative.dev/pkg/configmap"
+
+	"github.com/security-gate/security-gate/pkg/defaults"
 )
 
 // Name is the ConfigMap's name in the controller's namespace.
@@ -22,15 +24,6 @@ const (
 	KeyConcurrency             = "concurrency"
 	KeyRegistryTimeout         = "registry-timeout"
 	KeyRetryBackoffMax         = "retry-backoff-max"
-)
-
-// Defaults.
-const (
-	DefaultCacheTTL        = 10 * time.Minute
-	DefaultCacheSize       = 1024
-	DefaultConcurrency     = 8
-	DefaultRegistryTimeout = 30 * time.Second
-	DefaultRetryBackoffMax = 2 * time.Minute
 )
 
 // Config is the parsed config-security-gate.
@@ -63,14 +56,15 @@ type Config struct {
 	VSA VSA
 }
 
-// Default returns the configuration used when the ConfigMap is absent.
+// Default returns the configuration used when the ConfigMap is absent:
+// every bound from pkg/defaults.
 func Default() *Config {
 	return &Config{
-		CacheTTL:        DefaultCacheTTL,
-		CacheSize:       DefaultCacheSize,
-		Concurrency:     DefaultConcurrency,
-		RegistryTimeout: DefaultRegistryTimeout,
-		RetryBackoffMax: DefaultRetryBackoffMax,
+		CacheTTL:        defaults.CacheTTL,
+		CacheSize:       defaults.CacheSize,
+		Concurrency:     defaults.Concurrency,
+		RegistryTimeout: defaults.RegistryTimeout,
+		RetryBackoffMax: defaults.RetryBackoffMax,
 	}
 }
 

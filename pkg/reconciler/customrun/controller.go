@@ -11,9 +11,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn/k8schain"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline"
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
+	pipelineclient "github.com/tektoncd/pipeline/pkg/client/injection/client"
 	pipelineinformer "github.com/tektoncd/pipeline/pkg/client/injection/informers/pipeline/v1/pipeline"
 	pipelineruninformer "github.com/tektoncd/pipeline/pkg/client/injection/informers/pipeline/v1/pipelinerun"
 	taskinformer "github.com/tektoncd/pipeline/pkg/client/injection/informers/pipeline/v1/task"
+	taskruninformer "github.com/tektoncd/pipeline/pkg/client/injection/informers/pipeline/v1/taskrun"
 	runinformer "github.com/tektoncd/pipeline/pkg/client/injection/informers/pipeline/v1beta1/customrun"
 	stepactioninformer "github.com/tektoncd/pipeline/pkg/client/injection/informers/pipeline/v1beta1/stepaction"
 	customrunreconciler "github.com/tektoncd/pipeline/pkg/client/injection/reconciler/pipeline/v1beta1/customrun"
@@ -34,7 +37,9 @@ import (
 	"github.com/security-gate/security-gate/pkg/apis/securitygate/v1alpha1"
 	"github.com/security-gate/security-gate/pkg/gate"
 	"github.com/security-gate/security-gate/pkg/pipelinerunresolver"
+	"github.com/security-gate/security-gate/pkg/policyload"
 	"github.com/security-gate/security-gate/pkg/reconciler/config"
+	"github.com/security-gate/security-gate/pkg/transient"
 	"github.com/security-gate/security-gate/pkg/trustroot"
 	"github.com/security-gate/security-gate/pkg/verify"
 )
@@ -47,7 +52,7 @@ const ControllerName = "security-gate-controller"
 type Options struct {
 	Clock clock.PassiveClock
 	// Policies reads policies; default: informer listers (generated clients).
-	Policies PolicyGetter
+	Policies policyload.Getter
 	// NewEngine builds the engine; default gate.New.
 	NewEngine func(gate.Options) Engine
 	// NewVerifier builds the registry verifier; default pkg/verify with the
@@ -98,7 +103,7 @@ func newImpl(ctx context.Context, cmw configmap.Watcher, opts Options) (*control
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
 	}
-	r.jobs = newJobs(r.Clock)
+	r.verifications = newVerifications(r.Clock)
 	if r.Policies == nil {
 		r.Policies = NewListerPolicyGetter(ctx)
 	}
@@ -106,9 +111,17 @@ func newImpl(ctx context.Context, cmw configmap.Watcher, opts Options) (*control
 		r.NewEngine = func(o gate.Options) Engine { return gate.New(o) }
 	}
 	if r.Keychain == nil {
-		r.Keychain = K8sChain(kube, system.Namespace(), controllerServiceAccount())
+		r.Keychain = cachedKeychains(K8sChain(kube, system.Namespace(), controllerServiceAccount()), r.Clock)
 	}
 	r.SummaryKeys = SecretSummaryKeys(kube)
+	taskRuns := taskruninformer.Get(ctx)
+	r.TaskRuns = func(ns string, sel labels.Selector) ([]*pipelinev1.TaskRun, error) {
+		return taskRuns.Lister().TaskRuns(ns).List(sel)
+	}
+	tekton := pipelineclient.Get(ctx)
+	r.LiveRun = func(ctx context.Context, ns, name string) (*v1beta1.CustomRun, error) {
+		return tekton.TektonV1beta1().CustomRuns(ns).Get(ctx, name, metav1.GetOptions{})
+	}
 	if r.NewVerifier == nil {
 		roots := opts.TrustRoots
 		if roots == nil {
@@ -152,6 +165,15 @@ func newImpl(ctx context.Context, cmw configmap.Watcher, opts Options) (*control
 	}); err != nil {
 		logger.Panicf("registering the PipelineRun event handler: %v", err)
 	}
+	// A gate whose policy has spec.provenance waits for the TaskRuns that
+	// built its images and for Tekton Chains' annotation on them (builds.go):
+	// wake it when one of its PipelineRun's TaskRuns changes.
+	if _, err := taskRuns.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj interface{}) { enqueueGatesOfTaskRun(obj, runLister, impl.Enqueue) },
+		UpdateFunc: func(_, obj interface{}) { enqueueGatesOfTaskRun(obj, runLister, impl.Enqueue) },
+	}); err != nil {
+		logger.Panicf("registering the TaskRun event handler: %v", err)
+	}
 	return impl, r
 }
 
@@ -186,22 +208,24 @@ func controllerServiceAccount() string {
 // K8sChain returns a KeychainFactory: the run's service account and
 // imagePullSecrets in the run's namespace first, then the controller's own
 // service account in its namespace (and the cloud helpers k8schain adds).
+// API trouble reading them is transient.
 func K8sChain(kube kubernetes.Interface, systemNamespace, controllerSA string) KeychainFactory {
 	return func(ctx context.Context, ns, sa string, pullSecrets []string) (authn.Keychain, error) {
 		run, err := k8schain.New(ctx, kube, k8schain.Options{Namespace: ns, ServiceAccountName: sa, ImagePullSecrets: pullSecrets})
 		if err != nil {
-			return nil, err
+			return nil, transient.API(err)
 		}
 		own, err := k8schain.New(ctx, kube, k8schain.Options{Namespace: systemNamespace, ServiceAccountName: controllerSA})
 		if err != nil {
-			return nil, fmt.Errorf("controller credentials (serviceaccount %s/%s): %w", systemNamespace, controllerSA, err)
+			return nil, fmt.Errorf("controller credentials (serviceaccount %s/%s): %w", systemNamespace, controllerSA, transient.API(err))
 		}
 		return authn.NewMultiKeychain(run, own), nil
 	}
 }
 
 // DefaultVerifier builds pkg/verify verifiers sharing one cache, whose
-// secretRefs are read only in the namespace the policy kind allows.
+// secretRefs are read only in the namespace the policy kind allows
+// (policyload.SecretKeys).
 func DefaultVerifier(kube kubernetes.Interface, caches *cacheHolder, clk clock.PassiveClock) VerifierFactory {
 	return defaultVerifier(kube, caches, clk, nil)
 }
@@ -209,31 +233,17 @@ func DefaultVerifier(kube kubernetes.Interface, caches *cacheHolder, clk clock.P
 // defaultVerifier is DefaultVerifier with the process's Sigstore trust roots.
 func defaultVerifier(kube kubernetes.Interface, caches *cacheHolder, clk clock.PassiveClock, roots *trustroot.Pool) VerifierFactory {
 	return func(ctx context.Context, req VerifierRequest) (gate.ArtifactVerifier, error) {
-		secretNS := req.SecretNamespace
-		return verify.New(req.Policy, verify.Options{
+		return verify.New(&req.Policy.Spec, verify.Options{
 			// One pool of Sigstore trust roots for every run (trustroots.go).
 			TrustRoots: roots,
 			PublicTUF:  req.Config.SigstoreTUF(),
 
-			Keychain: req.Keychain,
-			Timeout:  req.Config.RegistryTimeout,
-			Now:      clk.Now,
-			Cache:    caches.get(req.Config.CacheSize, req.Config.CacheTTL),
-			Context:  ctx,
-			SecretKeys: func(ctx context.Context, ref v1alpha1.SecretKeyRef) ([]byte, error) {
-				if secretNS == "" {
-					return nil, fmt.Errorf("%s: key.secretRef %s is not allowed here", req.PolicyName, ref.Name)
-				}
-				s, err := kube.CoreV1().Secrets(secretNS).Get(ctx, ref.Name, metav1.GetOptions{})
-				if err != nil {
-					return nil, fmt.Errorf("%s: reading secret %s/%s: %w", req.PolicyName, secretNS, ref.Name, err)
-				}
-				v, ok := s.Data[ref.Key]
-				if !ok {
-					return nil, fmt.Errorf("%s: secret %s/%s has no key %q", req.PolicyName, secretNS, ref.Name, ref.Key)
-				}
-				return v, nil
-			},
+			Keychain:   req.Keychain,
+			Timeout:    req.Config.RegistryTimeout,
+			Now:        clk.Now,
+			Cache:      caches.get(req.Config.CacheSize, req.Config.CacheTTL),
+			Context:    ctx,
+			SecretKeys: policyload.SecretKeys(kube.CoreV1(), req.Policy),
 		})
 	}
 }

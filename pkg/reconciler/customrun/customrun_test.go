@@ -36,13 +36,18 @@ import (
 
 var testNow = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 
-// fakePolicies is a PolicyGetter over maps.
+// fakePolicies is a policyload.Getter over maps; err, when set, is every
+// read's answer.
 type fakePolicies struct {
 	cluster    map[string]*v1alpha1.ClusterSecurityGate
 	namespaced map[string]*v1alpha1.SecurityGate // ns/name
+	err        error
 }
 
 func (f *fakePolicies) ClusterSecurityGate(_ context.Context, name string) (*v1alpha1.ClusterSecurityGate, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
 	if g, ok := f.cluster[name]; ok {
 		return g, nil
 	}
@@ -50,6 +55,9 @@ func (f *fakePolicies) ClusterSecurityGate(_ context.Context, name string) (*v1a
 }
 
 func (f *fakePolicies) SecurityGate(_ context.Context, ns, name string) (*v1alpha1.SecurityGate, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
 	if g, ok := f.namespaced[ns+"/"+name]; ok {
 		return g, nil
 	}
@@ -175,18 +183,18 @@ var (
 	passReport = &gate.Report{Verdict: gate.VerdictPass, Summary: gate.Summary{Tasks: 2, Images: 2},
 		VerifiedImages: []string{"registry.example.com/app@sha256:1111111111111111111111111111111111111111111111111111111111111111"}}
 	failReport = &gate.Report{Verdict: gate.VerdictFail, Violations: []gate.Finding{
-		{Check: gate.CheckImageSignature, Subject: "registry.example.com/app@sha256:1111", Message: "no signature by authority release"},
-		{Check: gate.CheckSecurityContext, Subject: "pipelinerun/ci/release-42 task=build step=compile", Message: "runAsNonRoot must be true"},
+		{Check: gate.CheckImageSignature, Subject: gate.ImageSubject("registry.example.com/app@sha256:1111"), Message: "no signature by authority release"},
+		{Check: gate.CheckSecurityContext, Subject: gate.ObjectSubject("pipelinerun", "ci", "release-42").WithTask("build").WithStep("compile"), Message: "runAsNonRoot must be true"},
 	}}
 	warnReport = &gate.Report{Verdict: gate.VerdictWarn, Warnings: []gate.Finding{
-		{Check: gate.CheckImageDigest, Subject: "pipelinerun/ci/release-42 task=build step=compile", Message: "image is not pinned by digest (mode Warn)"},
+		{Check: gate.CheckImageDigest, Subject: gate.ObjectSubject("pipelinerun", "ci", "release-42").WithTask("build").WithStep("compile"), Message: "image is not pinned by digest (mode Warn)"},
 	}}
 	transientReport = &gate.Report{Verdict: gate.VerdictError, Errors: []gate.Finding{
-		{Check: gate.CheckRegistry, Subject: "registry.example.com/app", Message: "503 Service Unavailable", Transient: true},
+		{Check: gate.CheckRegistry, Subject: gate.ImageSubject("registry.example.com/app"), Message: "503 Service Unavailable", Transient: true},
 	}}
 	failWithTransientReport = &gate.Report{Verdict: gate.VerdictFail, Violations: failReport.Violations, Errors: transientReport.Errors}
 	permanentErrReport      = &gate.Report{Verdict: gate.VerdictError, Errors: []gate.Finding{
-		{Check: gate.CheckPolicy, Subject: "ClusterSecurityGate/strict", Message: "secret cosign-pub not found"},
+		{Check: gate.CheckPolicy, Subject: gate.TextSubject("ClusterSecurityGate/strict"), Message: "secret cosign-pub not found"},
 	}}
 )
 
@@ -247,10 +255,10 @@ func (h *harness) reconcile(t *testing.T) (*v1beta1.CustomRun, error) {
 	return run, err
 }
 
-// settle reconciles until the run is done or nothing would change: between
-// reconciles it waits for the in-flight verification (a channel, not a
-// timer) and moves the fake clock past any backoff. It returns the run and
-// the last reconcile's error.
+// settle reconciles until the run is done or nothing would change, as the
+// workqueue would: between reconciles it waits for the verification in
+// flight (a channel, not a timer), else lets the requeue's delay pass on the
+// fake clock. It returns the run and the last reconcile's error.
 func (h *harness) settle(t *testing.T, maxSteps int) (*v1beta1.CustomRun, error) {
 	t.Helper()
 	var run *v1beta1.CustomRun
@@ -260,20 +268,37 @@ func (h *harness) settle(t *testing.T, maxSteps int) (*v1beta1.CustomRun, error)
 		if run.IsDone() {
 			return run, err
 		}
-		if j := h.r.jobs.get(jobKey{UID: run.UID, Attempt: len(run.Status.RetriesStatus)}); j != nil {
-			<-j.done
+		if v := h.uncollected(run); v != nil {
+			// The next reconcile collects it: no time passes meanwhile.
+			<-v.done
 			continue
 		}
-		if nb := h.r.jobs.notBefore(run.UID); nb.After(h.clock.Now()) {
-			h.clock.SetTime(nb)
-			continue
-		}
-		if ok, _ := controller.IsRequeueKey(err); ok && i+1 < maxSteps {
+		if ok, after := controller.IsRequeueKey(err); ok && i+1 < maxSteps {
+			h.clock.Step(after)
 			continue
 		}
 		return run, err
 	}
 	return run, err
+}
+
+// inFlight is the run's verification still running, or nil.
+func (h *harness) inFlight(run *v1beta1.CustomRun) *verification {
+	v := h.r.verifications.current(run.UID, len(run.Status.RetriesStatus))
+	if v == nil || v.finishedYet() {
+		return nil
+	}
+	return v
+}
+
+// uncollected is the run's verification whose report no reconcile has read
+// yet (it may still be running), or nil.
+func (h *harness) uncollected(run *v1beta1.CustomRun) *verification {
+	v := h.r.verifications.current(run.UID, len(run.Status.RetriesStatus))
+	if v == nil || v.collected {
+		return nil
+	}
+	return v
 }
 
 func (h *harness) events() []string {

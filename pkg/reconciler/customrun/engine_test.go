@@ -1,16 +1,23 @@
 package customrun
 
 import (
-	"time"
-
+	"encoding/base64"
 	"strings"
 	"testing"
+	"time"
 
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
+	resv1beta1 "github.com/tektoncd/pipeline/pkg/apis/resolution/v1beta1"
+	fakerrinformer "github.com/tektoncd/pipeline/pkg/client/resolution/injection/informers/resolution/v1beta1/resolutionrequest/fake"
 	"github.com/tektoncd/pipeline/test"
 	"github.com/tektoncd/pipeline/test/parse"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"knative.dev/pkg/apis"
+	duckv1 "knative.dev/pkg/apis/duck/v1"
+	"knative.dev/pkg/controller"
 
 	"github.com/security-gate/security-gate/pkg/gate"
 )
@@ -64,7 +71,7 @@ spec:
 				}
 				found := false
 				for _, v := range ef.Report.Violations {
-					found = found || (v.Check == tc.wantCheck && strings.Contains(v.Subject, "step=compile"))
+					found = found || (v.Check == tc.wantCheck && strings.Contains(v.Subject.String(), "step=compile"))
 				}
 				if !found {
 					t.Errorf("no %s violation for step compile in %+v", tc.wantCheck, ef.Report.Violations)
@@ -187,5 +194,71 @@ spec:
 				}
 			}
 		})
+	}
+}
+
+// A task's ResolutionRequest that Tekton has not finished is "not yet" for
+// the controller as for the CLI: the real engine, over the real resolver,
+// reports it transient, so the gate stays Verifying and retries, and judges
+// the task once its content is there. It never ends the run for it.
+func TestResolutionNotFinishedIsRetried(t *testing.T) {
+	const bundle = "registry.example.com/tasks:v1"
+	const task = `apiVersion: tekton.dev/v1
+kind: Task
+metadata: {name: build}
+spec:
+  steps:
+  - name: compile
+    image: registry.example.com/go@sha256:0000000000000000000000000000000000000000000000000000000000000000
+    securityContext:
+      runAsNonRoot: true
+      allowPrivilegeEscalation: false
+      capabilities: {drop: [ALL]}
+      seccompProfile: {type: RuntimeDefault}
+`
+	pr := pipelineRun(t, false)
+	params := v1.Params{
+		{Name: "bundle", Value: *v1.NewStructuredValues(bundle)},
+		{Name: "name", Value: *v1.NewStructuredValues("build")},
+		{Name: "kind", Value: *v1.NewStructuredValues("task")},
+	}
+	pr.Spec.PipelineSpec.Tasks[1].TaskSpec = nil
+	pr.Spec.PipelineSpec.Tasks[1].TaskRef = &v1.TaskRef{ResolverRef: v1.ResolverRef{Resolver: "bundles", Params: params}}
+	pr.Status.PipelineSpec = pr.Spec.PipelineSpec.DeepCopy()
+	rr := &resv1beta1.ResolutionRequest{
+		ObjectMeta: metav1.ObjectMeta{Name: "bundles-build", Namespace: "ci", Labels: map[string]string{"resolution.tekton.dev/type": "bundles"},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "tekton.dev/v1", Kind: "PipelineRun", Name: pr.Name, UID: pr.UID, Controller: ptr.To(true)}}},
+		Spec: resv1beta1.ResolutionRequestSpec{Params: params},
+		Status: resv1beta1.ResolutionRequestStatus{
+			Status: duckv1.Status{Conditions: duckv1.Conditions{{Type: apis.ConditionSucceeded, Status: corev1.ConditionUnknown}}}},
+	}
+	run := gateRun(t, func(r *v1beta1.CustomRun) { r.Spec.Params = nil })
+	h := newHarness(t, test.Data{CustomRuns: []*v1beta1.CustomRun{run}, PipelineRuns: []*v1.PipelineRun{pr}}, nil, defaultPolicies(), &fakeEngine{}, nil)
+	h.r.NewEngine = func(o gate.Options) Engine { return gate.New(o) }
+	requests := fakerrinformer.Get(h.assets.Ctx).Informer().GetIndexer()
+	if err := requests.Add(rr); err != nil {
+		t.Fatal(err)
+	}
+
+	got, err := h.settle(t, 6)
+	c := got.Status.GetCondition(apis.ConditionSucceeded)
+	if requeue, _ := controller.IsRequeueKey(err); !requeue || c.Status != corev1.ConditionUnknown || c.Reason != ReasonVerifying ||
+		!strings.Contains(c.Message, "Could not decide yet, retrying") || !strings.Contains(c.Message, "resolution not finished") {
+		t.Fatalf("while Tekton resolves: condition %+v, last reconcile %v; want Verifying, retrying", c, err)
+	}
+
+	// Tekton finishes the resolution: the next try judges the task.
+	done := rr.DeepCopy()
+	done.Status.Conditions[0].Status = corev1.ConditionTrue
+	done.Status.Data = base64.StdEncoding.EncodeToString([]byte(task))
+	done.Status.RefSource = &v1.RefSource{URI: bundle, Digest: map[string]string{"sha256": strings.Repeat("a", 64)}, EntryPoint: "build"}
+	if err := requests.Update(done); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = h.settle(t, 6)
+	if c := got.Status.GetCondition(apis.ConditionSucceeded); c == nil || c.Reason != ReasonPassed {
+		var ef extraFields
+		_ = got.Status.DecodeExtraFields(&ef)
+		t.Fatalf("after the resolution: condition %+v, want %s; report %+v", c, ReasonPassed, ef.Report)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"knative.dev/pkg/apis"
+	"knative.dev/pkg/controller"
 
 	"github.com/security-gate/security-gate/pkg/gate"
 )
@@ -45,7 +46,7 @@ func TestCancelWhileRegistryStalls(t *testing.T) {
 	if c := run.Status.GetCondition(apis.ConditionSucceeded); c.Reason != ReasonVerifying {
 		t.Fatalf("first reconcile: condition %+v, want Verifying", c)
 	}
-	j := h.r.jobs.get(jobKey{UID: run.UID})
+	j := h.inFlight(run)
 	if j == nil {
 		t.Fatal("no verification started")
 	}
@@ -78,8 +79,8 @@ func TestTimeoutWhileRegistryStalls(t *testing.T) {
 			var got *v1beta1.CustomRun
 			for attempt := 0; attempt <= retries; attempt++ {
 				got, _ = h.reconcile(t)
-				j := h.r.jobs.get(jobKey{UID: got.UID, Attempt: attempt})
-				if j == nil {
+				j := h.inFlight(got)
+				if j == nil || j.attempt != attempt {
 					t.Fatalf("attempt %d: no verification started", attempt)
 				}
 				h.clock.Step(2 * time.Minute)
@@ -175,7 +176,7 @@ func TestResultsStayUnderTheLimit(t *testing.T) {
 	big := &gate.Report{Verdict: gate.VerdictFail}
 	for i := 0; i < 100; i++ {
 		big.Violations = append(big.Violations, gate.Finding{Check: gate.CheckImageSignature,
-			Subject: fmt.Sprintf("registry.example.com/team/app-%03d@sha256:%064d", i, i),
+			Subject: gate.ImageSubject(fmt.Sprintf("registry.example.com/team/app-%03d@sha256:%064d", i, i)),
 			Message: strings.Repeat("no signature by any key of authority release; ", 10)})
 	}
 	for i := 0; i < 20; i++ {
@@ -240,3 +241,126 @@ func TestBuildResultsSmallReportIsComplete(t *testing.T) {
 }
 
 var _ = corev1.ConditionTrue
+
+// The wait before another try grows with how long the attempt has been
+// undecided, from a second to retry-backoff-max, measured on the attempt's
+// recorded start time (so a restarted controller keeps the pace).
+func TestBackoff(t *testing.T) {
+	start := metav1.NewTime(testNow)
+	for _, tc := range []struct {
+		name    string
+		start   *metav1.Time
+		elapsed time.Duration
+		want    time.Duration
+	}{
+		{"at once: a second", &start, 0, time.Second},
+		{"half a second in", &start, 500 * time.Millisecond, time.Second},
+		{"ten seconds in", &start, 10 * time.Second, 10 * time.Second},
+		{"an hour in: capped", &start, time.Hour, 2 * time.Minute},
+		{"no start time yet", nil, time.Hour, time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			run := &v1beta1.CustomRun{Status: v1beta1.CustomRunStatus{CustomRunStatusFields: v1beta1.CustomRunStatusFields{StartTime: tc.start}}}
+			if got := backoff(run, testNow.Add(tc.elapsed), 2*time.Minute); got != tc.want {
+				t.Errorf("backoff = %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+// After a transient failure the next try waits for its backoff, however
+// often the run is reconciled meanwhile (its own status update, a
+// PipelineRun event), and starts once the backoff has passed.
+func TestRetryWaitsForItsBackoff(t *testing.T) {
+	eng := &fakeEngine{reports: []*gate.Report{transientReport, passReport}}
+	started := gateRun(t, func(r *v1beta1.CustomRun) {
+		// The attempt started 10s before its first try (it waited for the
+		// PipelineRun's pipelineSpec, say).
+		markStarted(r, testNow.Add(-10*time.Second))
+	})
+	h := newHarness(t, seeded(t, started), nil, defaultPolicies(), eng, nil)
+	run, _ := h.reconcile(t)
+	<-h.uncollected(run).done
+	var err error
+	for i := 0; i < 5; i++ {
+		run, err = h.reconcile(t)
+	}
+	c := run.Status.GetCondition(apis.ConditionSucceeded)
+	requeue, after := controller.IsRequeueKey(err)
+	if eng.calls != 1 || c.Reason != ReasonVerifying || !strings.Contains(c.Message, "Could not decide yet, retrying") || !requeue {
+		t.Fatalf("after 5 reconciles within the backoff: %d engine calls, condition %+v, %v; want 1 call, Verifying, a requeue", eng.calls, c, err)
+	}
+	if want := 10 * time.Second; after != want {
+		t.Errorf("requeued after %s, want %s (as long as the attempt has been undecided)", after, want)
+	}
+	h.clock.Step(after)
+	if run, _ = h.settle(t, 5); !run.IsSuccessful() || eng.calls != 2 {
+		t.Fatalf("after the backoff: %d engine calls, status %+v; want the second try to pass", eng.calls, run.Status)
+	}
+}
+
+// A controller that restarts, or a replica that takes over, while a run
+// backs off after a transient failure has no memory of it: it verifies
+// again at once, and the run still ends with one outcome and one Event.
+func TestTakeOverDuringBackoff(t *testing.T) {
+	eng := &fakeEngine{reports: []*gate.Report{transientReport, passReport}}
+	h := newHarness(t, seeded(t, gateRun(t)), nil, defaultPolicies(), eng, nil)
+	run, _ := h.reconcile(t)
+	<-h.uncollected(run).done
+	if run, _ = h.reconcile(t); run.Status.GetCondition(apis.ConditionSucceeded).Reason != ReasonVerifying {
+		t.Fatalf("after a transient failure: %+v, want Verifying", run.Status)
+	}
+	h.r.verifications = newVerifications(h.clock) // what a new process starts with
+	run, _ = h.settle(t, 5)
+	if !run.IsSuccessful() || eng.calls != 2 {
+		t.Fatalf("after the take-over: %d engine calls, status %+v; want one more try, passed", eng.calls, run.Status)
+	}
+	if evs := h.events(); len(evs) != 1 || !strings.HasPrefix(evs[0], "Normal Passed") {
+		t.Errorf("events %q, want exactly one Passed", evs)
+	}
+}
+
+// A reconcile that reads the run from a lister not yet updated with the
+// verdict (the status write is in, its watch event is not) neither verifies
+// again nor announces the verdict a second time: it adopts the stored
+// status. Before, the report was forgotten once delivered, so the stale
+// read started a new verification and a second verdict Event followed.
+func TestStaleReadAfterVerdictAnnouncesOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		report *gate.Report
+		reason string
+	}{
+		{"pass", passReport, ReasonPassed},
+		{"violation", failReport, ReasonPolicyViolation},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			eng := &fakeEngine{reports: []*gate.Report{tc.report}}
+			h := newHarness(t, seeded(t, gateRun(t)), nil, defaultPolicies(), eng, nil)
+			run, _ := h.reconcile(t) // starts the verification
+			stale := run.DeepCopy()  // what a lister behind the verdict holds
+			<-h.uncollected(run).done
+			done, _ := h.reconcile(t)
+			if !done.IsDone() {
+				t.Fatalf("run not done after the verification: %+v", done.Status)
+			}
+			first := h.events()
+
+			if ev := h.r.ReconcileKind(h.assets.Ctx, stale); ev != nil {
+				t.Fatalf("reconcile of the stale copy returned %v, want nil", ev)
+			}
+			if c := stale.Status.GetCondition(apis.ConditionSucceeded); c == nil || c.Reason != tc.reason {
+				t.Errorf("stale copy's condition after the reconcile %+v, want the stored %s", c, tc.reason)
+			}
+			if d := cmpDiff(done.Status, stale.Status); d != "" {
+				t.Errorf("the stale copy did not adopt the stored status (-stored +got):\n%s", d)
+			}
+			if evs := h.events(); len(first) != 1 || len(evs) != 0 {
+				t.Errorf("events: first %q, then %q; want exactly one in all", first, evs)
+			}
+			if eng.calls != 1 {
+				t.Errorf("engine ran %d times, want 1", eng.calls)
+			}
+		})
+	}
+}

@@ -1,17 +1,34 @@
 package customrun
 
 import (
-	"context"
+	"errors"
 	"fmt"
 
-	"github.com/tektoncd/pipeline/pkg/apis/pipeline"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/security-gate/security-gate/pkg/apis/securitygate/v1alpha1"
 	"github.com/security-gate/security-gate/pkg/gate"
+	"github.com/security-gate/security-gate/pkg/policyload"
+	"github.com/security-gate/security-gate/pkg/transient"
 )
+
+// outcome is one terminal decision for an attempt.
+type outcome struct {
+	// Reason is one of the Reason* constants.
+	Reason string
+	// Message is the condition message.
+	Message string
+	// Report is the engine's report, or the findings of why there is none
+	// (nil: the results say verdict "error" with Message as the only error).
+	Report *gate.Report
+	// Policy names the policy, e.g. ClusterSecurityGate/strict.
+	Policy string
+}
+
+func (o outcome) succeeded() bool {
+	return o.Reason == ReasonPassed || o.Reason == ReasonPassedWithWarnings
+}
 
 // outcomeOf maps the engine's verdict (gate.Decide, the one verdict rule)
 // to an outcome; it has no rule of its own. A violation is a
@@ -42,7 +59,7 @@ func outcomeOf(run *v1beta1.CustomRun, pr *v1.PipelineRun, rep *gate.Report, pol
 		o.Reason = ReasonVerificationError
 		o.Message = fmt.Sprintf("%s: %s could not be decided: %d error(s)", subject, policy, len(rep.Errors))
 		if len(rep.Errors) > 0 {
-			o.Message += ": " + rep.Errors[0].Subject + ": " + rep.Errors[0].Message
+			o.Message += ": " + rep.Errors[0].Subject.String() + ": " + rep.Errors[0].Message
 		} else {
 			o.Message += fmt.Sprintf(" (the report says %q with %d violation(s), %d warning(s); failing closed)", rep.Verdict, len(rep.Violations), len(rep.Warnings))
 		}
@@ -50,80 +67,73 @@ func outcomeOf(run *v1beta1.CustomRun, pr *v1.PipelineRun, rep *gate.Report, pol
 	return o
 }
 
-// transient reports whether a report is undecided only for reasons that may
-// go away on retry (registry 5xx, timeouts, connection resets). A report
-// with a violation is decided (fail), whatever else it holds: it is never
-// retried.
-func transient(rep *gate.Report) bool {
+// transientOf is a report undecided only for reasons that may go away
+// (registry 5xx, timeouts, a resolution not finished), as a transient
+// error; nil for any other report. A report with a violation is decided
+// (fail), whatever else it holds: it is never retried.
+func transientOf(run *v1beta1.CustomRun, pr *v1.PipelineRun, rep *gate.Report, policy string) error {
 	if rep == nil || len(rep.Errors) == 0 || gate.Decide(rep) != gate.VerdictError {
-		return false
+		return nil
 	}
 	for _, e := range rep.Errors {
 		if !e.Transient {
-			return false
+			return nil
 		}
 	}
-	return true
+	return transient.Mark(errors.New(outcomeOf(run, pr, rep, policy).Message))
+}
+
+// failed is the outcome of an attempt that ended before a verdict (end, or
+// an error from below that is not transient). An invalid policy reports
+// each of its field problems as a finding of its own.
+func failed(run *v1beta1.CustomRun, p *policyload.Policy, err error) outcome {
+	o := outcome{Reason: reasonOf(err), Message: err.Error()}
+	if p != nil {
+		o.Policy = p.String()
+	}
+	var invalid *v1alpha1.InvalidPolicyError
+	if errors.As(err, &invalid) {
+		o.Report = undecidedReport(gate.CheckPolicy, runSubject(run), nil)
+		for _, msg := range invalid.Problems() {
+			o.Report.Errors = append(o.Report.Errors, gate.Finding{Check: gate.CheckPolicy, Subject: runSubject(run), Message: msg, Severity: gate.SeverityError})
+		}
+	}
+	return o
+}
+
+// cancelled ends the run as the CustomRun contract requires, with the
+// PipelineRun's message. It is never retried: the PipelineRun asked for it
+// to stop.
+func cancelled(run *v1beta1.CustomRun) outcome {
+	msg := string(run.Spec.StatusMessage)
+	if msg == "" {
+		msg = "CustomRun cancelled before the verification finished."
+	}
+	return outcome{Reason: ReasonCancelled, Message: msg}
+}
+
+// timedOut ends the attempt that has run out of spec.timeout: could not
+// decide, fail closed.
+func timedOut(run *v1beta1.CustomRun) outcome {
+	return outcome{Reason: ReasonTimedOut, Message: fmt.Sprintf(
+		"%s: no verdict within spec.timeout %s (%s); the run fails closed", runSubject(run), run.GetTimeout(), lastStatus(run))}
+}
+
+func lastStatus(run *v1beta1.CustomRun) string {
+	if c := run.Status.GetCondition("Succeeded"); c != nil && c.Message != "" {
+		return "last status: " + c.Message
+	}
+	return "verification had not finished"
+}
+
+// undecidedReport is a report that could not reach a verdict, with err (if
+// any) as its one error finding, transient when err is.
+func undecidedReport(check string, subject gate.Subject, err error) *gate.Report {
+	rep := &gate.Report{Verdict: gate.VerdictError, Violations: []gate.Finding{}, Warnings: []gate.Finding{}}
+	if err != nil {
+		rep.Errors = []gate.Finding{{Check: check, Subject: subject, Message: err.Error(), Severity: gate.SeverityError, Transient: transient.Is(err)}}
+	}
+	return rep
 }
 
 func verdictOf(rep *gate.Report) string { return string(gate.Decide(rep)) }
-
-// imagesParam reads the gate task's params: only `images` (array; a string
-// is taken as one image). Any other param is an error, so a typo such as
-// `image` cannot silently verify nothing.
-func imagesParam(run *v1beta1.CustomRun) ([]string, error) {
-	var images []string
-	for _, p := range run.Spec.Params {
-		if p.Name != ParamImages {
-			return nil, fmt.Errorf("%s: spec.params: unknown param %q; the gate accepts only %q (array of image references)", runSubject(run), p.Name, ParamImages)
-		}
-		vals := p.Value.ArrayVal
-		switch p.Value.Type {
-		case v1beta1.ParamTypeString:
-			vals = []string{p.Value.StringVal}
-		case v1beta1.ParamTypeArray:
-		default:
-			return nil, fmt.Errorf("%s: spec.params %q must be an array of image references, not %s", runSubject(run), ParamImages, p.Value.Type)
-		}
-		for i, v := range vals {
-			if v == "" {
-				return nil, fmt.Errorf("%s: spec.params %s[%d] is empty; every entry must be an image reference", runSubject(run), ParamImages, i)
-			}
-		}
-		images = append(images, vals...)
-	}
-	return images, nil
-}
-
-// owner returns the PipelineRun that owns run: the one its
-// tekton.dev/pipelineRun label names, confirmed by the controller
-// ownerReference's UID (a label alone can be written by anyone who creates
-// a CustomRun). nil, nil: no PipelineRun owns it.
-func (r *Reconciler) owner(ctx context.Context, run *v1beta1.CustomRun) (*v1.PipelineRun, *policyError) {
-	ref := metav1.GetControllerOf(run)
-	isPR := ref != nil && ref.Kind == pipeline.PipelineRunControllerName
-	name := run.Labels[pipeline.PipelineRunLabelKey]
-	switch {
-	case name == "" && !isPR:
-		return nil, nil
-	case name == "":
-		name = ref.Name
-	case !isPR:
-		return nil, permanent(ReasonVerificationError, "%s: labelled %s=%s but its controller ownerReference is not a PipelineRun; refusing to judge a run by a PipelineRun that does not own it",
-			runSubject(run), pipeline.PipelineRunLabelKey, name)
-	}
-	pr, err := r.Source.PipelineRun(ctx, run.Namespace, name)
-	if apierrors.IsNotFound(err) {
-		return nil, &policyError{Reason: ReasonVerificationError, Transient: true,
-			Message: fmt.Sprintf("%s: owning pipelinerun/%s/%s not found (yet)", runSubject(run), run.Namespace, name)}
-	}
-	if err != nil {
-		return nil, &policyError{Reason: ReasonVerificationError, Transient: true,
-			Message: fmt.Sprintf("%s: reading pipelinerun/%s/%s: %v", runSubject(run), run.Namespace, name, err)}
-	}
-	if ref.Name != pr.Name || ref.UID != pr.UID {
-		return nil, permanent(ReasonVerificationError, "%s: labelled %s=%s but owned by %s %q (uid %s), not by that PipelineRun (uid %s)",
-			runSubject(run), pipeline.PipelineRunLabelKey, name, ref.Kind, ref.Name, ref.UID, pr.UID)
-	}
-	return pr, nil
-}

@@ -12,21 +12,23 @@ import (
 	csginformer "github.com/security-gate/security-gate/pkg/client/injection/informers/securitygate/v1alpha1/clustersecuritygate"
 	sginformer "github.com/security-gate/security-gate/pkg/client/injection/informers/securitygate/v1alpha1/securitygate"
 	listers "github.com/security-gate/security-gate/pkg/client/listers/securitygate/v1alpha1"
+	"github.com/security-gate/security-gate/pkg/policyload"
 )
 
 // listerPolicyGetter reads policies from the informer caches, and on a
 // cache miss once more from the API server: a policy created just before the
 // run it governs must not fail that run as "not found" because the watch
-// has not delivered it yet. Returned objects are shared with the cache; the
-// reconciler deep-copies the spec before defaulting it.
+// has not delivered it yet. Returned objects are shared with the cache;
+// pkg/policyload defaults a copy.
 type listerPolicyGetter struct {
 	cluster    listers.ClusterSecurityGateLister
 	namespaced listers.SecurityGateLister
 	client     versioned.Interface
 }
 
-// NewListerPolicyGetter returns the production PolicyGetter from injection.
-func NewListerPolicyGetter(ctx context.Context) PolicyGetter {
+// NewListerPolicyGetter returns the controller's policyload.Getter, from
+// injection.
+func NewListerPolicyGetter(ctx context.Context) policyload.Getter {
 	return &listerPolicyGetter{
 		cluster:    csginformer.Get(ctx).Lister(),
 		namespaced: sginformer.Get(ctx).Lister(),

@@ -2,6 +2,8 @@ package customrun
 
 import (
 	"encoding/json"
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -9,14 +11,17 @@ import (
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	"github.com/tektoncd/pipeline/test"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"knative.dev/pkg/apis"
 	"knative.dev/pkg/controller"
 
 	"github.com/security-gate/security-gate/pkg/apis/securitygate/v1alpha1"
 	"github.com/security-gate/security-gate/pkg/gate"
 	"github.com/security-gate/security-gate/pkg/reconciler/config"
+	"github.com/security-gate/security-gate/pkg/transient"
 )
 
 func defaultPolicies() *fakePolicies {
@@ -24,13 +29,19 @@ func defaultPolicies() *fakePolicies {
 }
 
 func TestReconcile(t *testing.T) {
-	inline := func(r *v1beta1.CustomRun) {
-		r.Spec.CustomRef = nil
-		r.Spec.CustomSpec = &v1beta1.EmbeddedCustomRunSpec{
-			TypeMeta: runtime.TypeMeta{APIVersion: APIVersion, Kind: v1alpha1.KindSecurityGate},
-			Spec:     runtime.RawExtension{Raw: []byte(`{"mode":"Warn"}`)},
+	inlineSpec := func(spec string) func(*v1beta1.CustomRun) {
+		return func(r *v1beta1.CustomRun) {
+			r.Spec.CustomRef = nil
+			r.Spec.CustomSpec = &v1beta1.EmbeddedCustomRunSpec{
+				TypeMeta: runtime.TypeMeta{APIVersion: APIVersion, Kind: v1alpha1.KindSecurityGate},
+				Spec:     runtime.RawExtension{Raw: []byte(spec)},
+			}
 		}
 	}
+	inline := inlineSpec(`{"mode":"Warn"}`)
+	allowInline := map[string]string{config.KeyAllowInlinePolicies: "true"}
+	unavailable := apierrors.NewServiceUnavailable("etcd is restarting")
+	forbidden := apierrors.NewForbidden(schema.GroupResource{Resource: "serviceaccounts"}, "builder", errors.New("RBAC"))
 	namespaced := func(r *v1beta1.CustomRun) {
 		r.Spec.CustomRef.Kind = v1alpha1.KindSecurityGate
 		r.Spec.CustomRef.Name = "team"
@@ -48,10 +59,13 @@ func TestReconcile(t *testing.T) {
 		wantReason  string
 		wantMsg     string
 		wantResults map[string]string
+		keychainErr error
 		wantEvent   string
 		wantCalls   int
 		wantRetries int
 		wantRequeue bool
+		// wantFindings are messages of the report's error findings.
+		wantFindings []string
 	}{{
 		name:       "pass",
 		reports:    []*gate.Report{passReport},
@@ -82,8 +96,17 @@ func TestReconcile(t *testing.T) {
 	}, {
 		name:       "invalid policy",
 		policies:   &fakePolicies{cluster: map[string]*v1alpha1.ClusterSecurityGate{strictPolicy: clusterGate(strictPolicy, "Sometimes")}},
-		wantStatus: corev1.ConditionFalse, wantReason: ReasonVerificationError, wantMsg: "ClusterSecurityGate/strict is invalid",
-		wantEvent: "Warning VerificationError",
+		wantStatus: corev1.ConditionFalse, wantReason: ReasonVerificationError,
+		wantMsg:      "invalid policy: ClusterSecurityGate/strict: invalid value: Sometimes: spec.mode; allowed: Enforce, Warn",
+		wantFindings: []string{"invalid policy: ClusterSecurityGate/strict: invalid value: Sometimes: spec.mode; allowed: Enforce, Warn"},
+		wantEvent:    "Warning VerificationError",
+	}, {
+		name:       "API server unavailable reading the policy: retry, no verdict",
+		policies:   &fakePolicies{err: unavailable},
+		steps:      3,
+		wantStatus: corev1.ConditionUnknown, wantReason: ReasonVerifying,
+		wantMsg:     `Could not decide yet, retrying: customrun/ci/release-42-gate: reading ClusterSecurityGate "strict": etcd is restarting`,
+		wantRequeue: true,
 	}, {
 		name:       "namespaced policy not allowed by default",
 		run:        namespaced,
@@ -111,6 +134,33 @@ func TestReconcile(t *testing.T) {
 		wantStatus: corev1.ConditionTrue, wantReason: ReasonPassedWithWarnings, wantMsg: "inline customSpec",
 		wantCalls: 1, wantEvent: "Warning PassedWithWarnings",
 	}, {
+		// The same strict decoder as a policy file: a duplicate field, a
+		// field whose case differs, an unknown field are each an error with
+		// its path, never a policy read some other way.
+		name:       "inline policy with a duplicate field",
+		run:        inlineSpec(`{"mode":"Warn","mode":"Enforce"}`),
+		cfg:        allowInline,
+		wantStatus: corev1.ConditionFalse, wantReason: ReasonVerificationError, wantMsg: `key "mode" already set`,
+		wantEvent: "Warning VerificationError",
+	}, {
+		name:       "inline policy with a miscased field",
+		run:        inlineSpec(`{"MODE":"Warn"}`),
+		cfg:        allowInline,
+		wantStatus: corev1.ConditionFalse, wantReason: ReasonVerificationError,
+		wantMsg:      "invalid policy: inline customSpec: unknown field: spec.MODE",
+		wantFindings: []string{"invalid policy: inline customSpec: unknown field: spec.MODE"},
+		wantEvent:    "Warning VerificationError",
+	}, {
+		name:       "inline policy with two problems: a finding each",
+		run:        inlineSpec(`{"mode":"Block","images":{"requireDigests":true}}`),
+		cfg:        allowInline,
+		wantStatus: corev1.ConditionFalse, wantReason: ReasonVerificationError, wantMsg: "unknown field: spec.images.requireDigests",
+		wantFindings: []string{
+			"invalid policy: inline customSpec: invalid value: Block: spec.mode; allowed: Enforce, Warn",
+			"invalid policy: inline customSpec: unknown field: spec.images.requireDigests",
+		},
+		wantEvent: "Warning VerificationError",
+	}, {
 		name:       "pipelineSpec not set yet: requeue, not fail",
 		pending:    true,
 		reports:    []*gate.Report{passReport},
@@ -126,8 +176,22 @@ func TestReconcile(t *testing.T) {
 		name:       "transient errors never pass and never fail early",
 		reports:    []*gate.Report{transientReport},
 		steps:      4,
-		wantStatus: corev1.ConditionUnknown, wantReason: ReasonVerifying, wantMsg: "Could not decide yet (attempt 2)",
+		wantStatus: corev1.ConditionUnknown, wantReason: ReasonVerifying,
+		wantMsg:   "Could not decide yet, retrying: try 2 undecided: pipelinerun/ci/release-42: ClusterSecurityGate/strict could not be decided: 1 error(s): registry.example.com/app: 503 Service Unavailable",
 		wantCalls: 2, wantRequeue: true,
+	}, {
+		name:        "registry credentials unreadable for now: retry",
+		keychainErr: transient.API(unavailable),
+		steps:       4,
+		wantStatus:  corev1.ConditionUnknown, wantReason: ReasonVerifying,
+		wantMsg:     "Could not decide yet, retrying: try 2 undecided: pipelinerun/ci/release-42: ClusterSecurityGate/strict could not be decided: 1 error(s): customrun/ci/release-42-gate: registry credentials of serviceaccount ci/builder: etcd is restarting",
+		wantRequeue: true,
+	}, {
+		name:        "registry credentials forbidden: could not decide, no retry",
+		keychainErr: transient.API(forbidden),
+		wantStatus:  corev1.ConditionFalse, wantReason: ReasonVerificationError, wantMsg: "registry credentials of serviceaccount ci/builder",
+		wantResults: map[string]string{ResultVerdict: "error"},
+		wantEvent:   "Warning VerificationError",
 	}, {
 		// The engine says fail: the violation is decided, the undecided
 		// registry error beside it is listed but never makes it a retry.
@@ -194,7 +258,7 @@ func TestReconcile(t *testing.T) {
 				policies = defaultPolicies()
 			}
 			eng := &fakeEngine{reports: tc.reports}
-			h := newHarness(t, d, tc.cfg, policies, eng, nil)
+			h := newHarness(t, d, tc.cfg, policies, eng, tc.keychainErr)
 			steps := tc.steps
 			if steps == 0 {
 				steps = 10
@@ -230,6 +294,21 @@ func TestReconcile(t *testing.T) {
 			}
 			if n := len(got.Status.RetriesStatus); n != tc.wantRetries {
 				t.Errorf("retriesStatus has %d entries, want %d", n, tc.wantRetries)
+			}
+			if tc.wantFindings != nil {
+				var ef extraFields
+				if err := got.Status.DecodeExtraFields(&ef); err != nil || ef.Report == nil {
+					t.Fatalf("no report in extraFields: %v", err)
+				}
+				var msgs []string
+				for _, f := range ef.Report.Errors {
+					msgs = append(msgs, f.Message)
+				}
+				for _, want := range tc.wantFindings {
+					if !slices.Contains(msgs, want) {
+						t.Errorf("report errors %q, want one saying %q", msgs, want)
+					}
+				}
 			}
 			evs := h.events()
 			if tc.wantEvent == "" && len(evs) > 0 {

@@ -16,6 +16,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/security-gate/security-gate/pkg/apis/securitygate/v1alpha1"
+	"github.com/security-gate/security-gate/pkg/policyload"
 	"github.com/security-gate/security-gate/pkg/reconciler/config"
 )
 
@@ -51,7 +52,7 @@ func TestSecretRefNamespace(t *testing.T) {
 		{name: "ClusterSecurityGate: controller namespace", secrets: []*corev1.Secret{secret("security-gate")}, secretNS: "security-gate"},
 		{name: "SecurityGate: its own namespace", secrets: []*corev1.Secret{secret("team")}, secretNS: "team"},
 		{name: "a Secret of another namespace is not used", secrets: []*corev1.Secret{secret("ci")}, secretNS: "security-gate", wantErr: "not found"},
-		{name: "inline policy reads no Secret", secrets: []*corev1.Secret{secret("ci")}, secretNS: "", wantErr: "not allowed"},
+		{name: "inline policy reads no Secret", secrets: []*corev1.Secret{secret("ci")}, secretNS: "", wantErr: "cannot be read here"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			kube := fakekube.NewSimpleClientset()
@@ -61,7 +62,8 @@ func TestSecretRefNamespace(t *testing.T) {
 				}
 			}
 			f := DefaultVerifier(kube, &cacheHolder{}, clock.RealClock{})
-			v, err := f(context.Background(), VerifierRequest{Policy: spec, PolicyName: "p", SecretNamespace: tc.secretNS, Config: config.Default()})
+			p := &policyload.Policy{Policy: v1alpha1.Policy{Kind: v1alpha1.KindClusterSecurityGate, Spec: *spec}, SecretNamespace: tc.secretNS}
+			v, err := f(context.Background(), VerifierRequest{Policy: p, Config: config.Default()})
 			if tc.wantErr == "" {
 				if err != nil || v == nil {
 					t.Fatalf("verifier: %v", err)

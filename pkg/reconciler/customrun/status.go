@@ -1,32 +1,42 @@
 package customrun
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"knative.dev/pkg/controller"
 	"knative.dev/pkg/reconciler"
 
 	"github.com/security-gate/security-gate/pkg/gate"
 )
 
-// outcome is one terminal decision for an attempt.
-type outcome struct {
-	// Reason is one of the Reason* constants.
-	Reason string
-	// Message is the condition message.
-	Message string
-	// Report is the engine's report, when verification ran (nil otherwise:
-	// the results then say verdict "error" with Message as the only error).
-	Report *gate.Report
-	// Policy names the policy, e.g. ClusterSecurityGate/strict.
-	Policy string
-}
+// The status of a CustomRun changes only here, through the mark* helpers:
+// every outcome sets the condition, the results and the completion time
+// together, so they never disagree.
 
-func (o outcome) succeeded() bool {
-	return o.Reason == ReasonPassed || o.Reason == ReasonPassedWithWarnings
+// finish ends the attempt with o: a retry if spec.retries allow (never for
+// a cancel), else the final status, one metric and one event.
+func (r *Reconciler) finish(ctx context.Context, run *v1beta1.CustomRun, o outcome) reconciler.Event {
+	if o.Reason == ReasonCancelled {
+		markCancelled(run, o)
+		r.metrics.observeOutcome(ctx, o.Reason)
+		return reconciler.NewEvent(corev1.EventTypeWarning, o.Reason, "%s: %s", runSubject(run), o.Message)
+	}
+	if !o.succeeded() && canRetry(run) {
+		if err := markRetry(run, o, r.Clock.Now()); err != nil {
+			return err
+		}
+		return controller.NewRequeueImmediately()
+	}
+	if err := markOutcome(run, o); err != nil {
+		return err
+	}
+	r.metrics.observeOutcome(ctx, o.Reason)
+	return eventFor(o)
 }
 
 // markStarted starts an attempt: start time from the reconciler's clock (so
@@ -43,7 +53,7 @@ func markVerifying(run *v1beta1.CustomRun, format string, args ...any) {
 }
 
 // markOutcome records a terminal outcome: condition, results and the full
-// report in extraFields, all in one place so they never disagree.
+// report in extraFields.
 func markOutcome(run *v1beta1.CustomRun, o outcome) error {
 	rep := o.Report
 	if rep == nil {
@@ -67,14 +77,10 @@ func markOutcome(run *v1beta1.CustomRun, o outcome) error {
 	return nil
 }
 
-// markCancelled ends the run as the CustomRun contract requires. No retry:
-// the PipelineRun asked for it to stop.
-func markCancelled(run *v1beta1.CustomRun) {
-	msg := string(run.Spec.StatusMessage)
-	if msg == "" {
-		msg = "CustomRun cancelled before the verification finished."
-	}
-	run.Status.MarkCustomRunFailed(ReasonCancelled, "%s", msg)
+// markCancelled ends a cancelled run: the condition only, as the CustomRun
+// contract asks (no verdict was reached, none is reported).
+func markCancelled(run *v1beta1.CustomRun, o outcome) {
+	run.Status.MarkCustomRunFailed(o.Reason, "%s", o.Message)
 }
 
 // canRetry reports whether a failed attempt must be retried instead of
@@ -127,8 +133,4 @@ func eventMessage(o outcome) string {
 		msg += fmt.Sprintf("; %s %s: %s", f.Check, f.Subject, f.Message)
 	}
 	return msg
-}
-
-func runSubject(run *v1beta1.CustomRun) string {
-	return "customrun/" + run.Namespace + "/" + run.Name
 }

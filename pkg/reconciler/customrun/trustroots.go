@@ -7,7 +7,7 @@ import (
 	"go.uber.org/zap"
 	"k8s.io/utils/clock"
 
-	"github.com/security-gate/security-gate/pkg/reconciler/config"
+	"github.com/security-gate/security-gate/pkg/defaults"
 	"github.com/security-gate/security-gate/pkg/trustroot"
 )
 
@@ -27,7 +27,7 @@ func newTrustRoots(ctx context.Context, logger *zap.SugaredLogger, clk clock.Pas
 		// A repository request gets what a registry request gets; a verdict
 		// waits no longer than the run's registry-timeout for a root
 		// (pkg/verify bounds each lookup with it).
-		Timeout: config.DefaultRegistryTimeout,
+		Timeout: defaults.RegistryTimeout,
 		Log:     logger.Named("trustroot").Infow,
 	})
 	if err != nil {

@@ -13,7 +13,9 @@ import (
 
 	"github.com/security-gate/security-gate/pkg/apis/securitygate/v1alpha1"
 	"github.com/security-gate/security-gate/pkg/gate"
+	"github.com/security-gate/security-gate/pkg/policyload"
 	"github.com/security-gate/security-gate/pkg/reconciler/config"
+	"github.com/security-gate/security-gate/pkg/transient"
 	"github.com/security-gate/security-gate/pkg/trustroot"
 	"github.com/security-gate/security-gate/test/fixture"
 )
@@ -55,7 +57,8 @@ func TestVerifiersShareTrustRoots(t *testing.T) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		v, err := f(ctx, VerifierRequest{Policy: s, PolicyName: "p", Keychain: authn.DefaultKeychain, Config: cfg})
+		v, err := f(ctx, VerifierRequest{Policy: &policyload.Policy{Policy: v1alpha1.Policy{Kind: v1alpha1.KindClusterSecurityGate, Spec: *s}},
+			Keychain: authn.DefaultKeychain, Config: cfg})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,7 +95,7 @@ func TestVerifiersShareTrustRoots(t *testing.T) {
 		if err == nil {
 			t.Fatalf("decided without a trust root: %+v", res)
 		}
-		if !gate.IsTransient(err) {
+		if !transient.Is(err) {
 			t.Fatalf("a stalled repository is not transient: %v", err)
 		}
 	})

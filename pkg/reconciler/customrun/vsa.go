@@ -3,19 +3,18 @@ package customrun
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/security-gate/security-gate/pkg/apis/securitygate/v1alpha1"
 	"github.com/security-gate/security-gate/pkg/gate"
 	secoci "github.com/security-gate/security-gate/pkg/oci"
+	"github.com/security-gate/security-gate/pkg/policyload"
 	"github.com/security-gate/security-gate/pkg/reconciler/config"
+	"github.com/security-gate/security-gate/pkg/transient"
 	"github.com/security-gate/security-gate/pkg/version"
 	"github.com/security-gate/security-gate/pkg/vsa"
 )
@@ -51,21 +50,17 @@ var signers struct {
 	signer  *vsa.Signer
 }
 
-// summaryError is why no summary could be written.
-type summaryError struct {
-	msg       string
-	transient bool
-}
-
-// signer returns the summary signer from the Secret cfg names.
-func (r *Reconciler) signer(ctx context.Context, cfg *config.Config) (*vsa.Signer, *summaryError) {
+// signer returns the summary signer from the Secret cfg names. API trouble
+// reading it is transient; a Secret that is missing, forbidden or holds no
+// usable key is not.
+func (r *Reconciler) signer(ctx context.Context, cfg *config.Config) (*vsa.Signer, error) {
 	where := fmt.Sprintf("secret %s/%s (config-security-gate %s)", r.SystemNamespace, cfg.VSA.SigningSecret, config.KeyVSASigningSecret)
 	if r.SummaryKeys == nil {
-		return nil, &summaryError{msg: where + ": the controller cannot read Secrets"}
+		return nil, fmt.Errorf("%s: the controller cannot read Secrets", where)
 	}
 	data, rv, err := r.SummaryKeys(ctx, r.SystemNamespace, cfg.VSA.SigningSecret)
 	if err != nil {
-		return nil, &summaryError{msg: fmt.Sprintf("reading %s: %v", where, err), transient: !apierrors.IsNotFound(err) && !apierrors.IsForbidden(err)}
+		return nil, fmt.Errorf("reading %s: %w", where, transient.API(err))
 	}
 	key := r.SystemNamespace + "/" + cfg.VSA.SigningSecret + "@" + rv
 	signers.mu.Lock()
@@ -75,11 +70,11 @@ func (r *Reconciler) signer(ctx context.Context, cfg *config.Config) (*vsa.Signe
 	}
 	pem, ok := data[secretKeyPrivate]
 	if !ok {
-		return nil, &summaryError{msg: fmt.Sprintf("%s has no key %q (the private key, as cosign generate-key-pair k8s://… writes it)", where, secretKeyPrivate)}
+		return nil, fmt.Errorf("%s has no key %q (the private key, as cosign generate-key-pair k8s://… writes it)", where, secretKeyPrivate)
 	}
 	s, err := vsa.LoadSigner(pem, data[secretKeyPassword])
 	if err != nil {
-		return nil, &summaryError{msg: fmt.Sprintf("%s %s: %v", where, secretKeyPrivate, err)}
+		return nil, fmt.Errorf("%s %s: %w", where, secretKeyPrivate, err)
 	}
 	signers.version, signers.signer = key, s
 	return s, nil
@@ -91,34 +86,34 @@ func (r *Reconciler) signer(ctx context.Context, cfg *config.Config) (*vsa.Signe
 // summary names a policy a later gate can trust, and an inline one is the
 // pipeline author's. Failing to write one that was asked for is an error
 // finding: the attempt could not decide, and is retried when transient.
-func (r *Reconciler) summarize(ctx context.Context, cfg *config.Config, p *policy, kc authn.Keychain, rep *gate.Report) {
+func (r *Reconciler) summarize(ctx context.Context, cfg *config.Config, p *policyload.Policy, kc authn.Keychain, rep *gate.Report) {
 	if cfg.VSA.SigningSecret == "" || rep == nil {
 		return
 	}
 	if v := gate.Decide(rep); (v != gate.VerdictPass && v != gate.VerdictWarn) || len(rep.VerifiedImages) == 0 {
 		return
 	}
-	fail := func(e *summaryError) {
-		rep.Errors = append(rep.Errors, gate.Finding{Check: gate.CheckVerificationSummary, Subject: p.Name, Severity: gate.SeverityError,
-			Transient: e.transient, Message: "could not decide: verification summaries cannot be written: " + e.msg})
+	fail := func(err error) {
+		rep.Errors = append(rep.Errors, gate.Finding{Check: gate.CheckVerificationSummary, Subject: gate.TextSubject(p.String()), Severity: gate.SeverityError,
+			Transient: transient.Is(err), Message: "could not decide: verification summaries cannot be written: " + err.Error()})
 		rep.Verdict = gate.Decide(rep)
 	}
-	ref, ok := policyRefOf(p.Name)
-	if !ok {
-		rep.Notes = append(rep.Notes, gate.Note{Check: gate.CheckVerificationSummary, Subject: p.Name,
+	if p.Inline {
+		rep.Notes = append(rep.Notes, gate.Note{Check: gate.CheckVerificationSummary, Subject: gate.TextSubject(p.String()),
 			Message: "no verification summary written: the policy is inline (customSpec), and a summary must name a policy a later gate can trust"})
 		gate.SortNotes(rep.Notes)
 		return
 	}
-	digest, err := vsa.SpecDigest(p.Spec)
+	ref := vsa.PolicyRef{Kind: p.Kind, Namespace: p.ObjectMeta.Namespace, Name: p.ObjectMeta.Name}
+	digest, err := vsa.SpecDigest(&p.Spec)
 	if err != nil {
-		fail(&summaryError{msg: err.Error()})
+		fail(err)
 		return
 	}
 	ref.Digest = digest
-	s, serr := r.signer(ctx, cfg)
-	if serr != nil {
-		fail(serr)
+	s, err := r.signer(ctx, cfg)
+	if err != nil {
+		fail(err)
 		return
 	}
 	layout := cfg.VSA.Layout
@@ -127,7 +122,7 @@ func (r *Reconciler) summarize(ctx context.Context, cfg *config.Config, p *polic
 	}
 	layouts, err := vsa.ParseLayouts(layout)
 	if err != nil {
-		fail(&summaryError{msg: err.Error()})
+		fail(err)
 		return
 	}
 	verifierID := cfg.VSA.VerifierID
@@ -135,23 +130,11 @@ func (r *Reconciler) summarize(ctx context.Context, cfg *config.Config, p *polic
 		verifierID = vsa.DefaultVerifierID
 	}
 	w := &vsa.Writer{Signer: s, Layouts: layouts, Now: r.Clock.Now, Options: func(ctx context.Context) []remote.Option {
-		return []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc), remote.WithTransport(secoci.SharedTransport())}
+		return []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc),
+			remote.WithTransport(secoci.Transport(secoci.Options{Timeout: cfg.RegistryTimeout}))}
 	}}
 	vsa.Summarize(ctx, w, rep, vsa.Pass{
 		Policy: ref, Mode: p.Spec.Mode, VerifierID: verifierID, Version: version.String(),
-		Now: r.Clock.Now(), Transient: secoci.IsTransient,
+		Now: r.Clock.Now(),
 	})
-}
-
-// policyRefOf reads a policy's name as selectPolicy writes it: kind/name
-// or kind/namespace/name. An inline policy has none.
-func policyRefOf(name string) (vsa.PolicyRef, bool) {
-	parts := strings.Split(name, "/")
-	switch {
-	case len(parts) == 2 && parts[0] == v1alpha1.KindClusterSecurityGate:
-		return vsa.PolicyRef{Kind: parts[0], Name: parts[1]}, true
-	case len(parts) == 3 && parts[0] == v1alpha1.KindSecurityGate:
-		return vsa.PolicyRef{Kind: parts[0], Namespace: parts[1], Name: parts[2]}, true
-	}
-	return vsa.PolicyRef{}, false
 }

@@ -10,11 +10,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/security-gate/security-gate/pkg/apis/securitygate/v1alpha1"
 	"github.com/security-gate/security-gate/pkg/gate"
+	"github.com/security-gate/security-gate/pkg/policyload"
 	"github.com/security-gate/security-gate/pkg/reconciler/config"
 	"github.com/security-gate/security-gate/test/fixture"
 )
@@ -38,38 +40,44 @@ func TestSummarize(t *testing.T) {
 		return &gate.Report{Verdict: gate.VerdictPass, Violations: []gate.Finding{}, Warnings: []gate.Finding{}, VerifiedImages: []string{img.String()}}
 	}
 	notFound := apierrors.NewNotFound(schema.GroupResource{Resource: "secrets"}, "vsa")
+	named := func(s *v1alpha1.SecurityGateSpec) *policyload.Policy {
+		return &policyload.Policy{Policy: v1alpha1.Policy{Kind: v1alpha1.KindClusterSecurityGate, ObjectMeta: metav1.ObjectMeta{Name: "build"}, Spec: *s}}
+	}
+	inline := func(s *v1alpha1.SecurityGateSpec) *policyload.Policy {
+		return &policyload.Policy{Policy: v1alpha1.Policy{Kind: v1alpha1.KindSecurityGate, Spec: *s}, Inline: true}
+	}
 	for _, tt := range []struct {
 		name      string
 		secret    string
 		data      map[string][]byte
 		getErr    error
-		policy    *policy
+		policy    *policyload.Policy
 		rep       func() *gate.Report
 		verdict   gate.Verdict
 		note      string
 		errText   string
 		transient bool
 	}{
-		{name: "written", secret: "vsa", data: good, policy: &policy{Name: "ClusterSecurityGate/build", Spec: enforce}, rep: pass,
+		{name: "written", secret: "vsa", data: good, policy: named(enforce), rep: pass,
 			verdict: gate.VerdictPass, note: "verification summary written (https://slsa.dev/verification_summary/v1, policy ClusterSecurityGate/build"},
-		{name: "not configured", policy: &policy{Name: "ClusterSecurityGate/build", Spec: enforce}, rep: pass, verdict: gate.VerdictPass},
-		{name: "a failed run", secret: "vsa", data: good, policy: &policy{Name: "ClusterSecurityGate/build", Spec: enforce},
+		{name: "not configured", policy: named(enforce), rep: pass, verdict: gate.VerdictPass},
+		{name: "a failed run", secret: "vsa", data: good, policy: named(enforce),
 			rep: func() *gate.Report {
 				r := pass()
 				r.Verdict, r.Violations = gate.VerdictFail, []gate.Finding{{Check: gate.CheckImageSignature, Message: "unsigned"}}
 				return r
 			}, verdict: gate.VerdictFail},
-		{name: "inline policy", secret: "vsa", data: good, policy: &policy{Name: "inline customSpec", Spec: enforce}, rep: pass,
+		{name: "inline policy", secret: "vsa", data: good, policy: inline(enforce), rep: pass,
 			verdict: gate.VerdictPass, note: "the policy is inline"},
-		{name: "mode Warn", secret: "vsa", data: good, policy: &policy{Name: "ClusterSecurityGate/build", Spec: warn}, rep: pass,
+		{name: "mode Warn", secret: "vsa", data: good, policy: named(warn), rep: pass,
 			verdict: gate.VerdictPass, note: "mode is Warn"},
-		{name: "Secret missing", secret: "vsa", getErr: notFound, policy: &policy{Name: "ClusterSecurityGate/build", Spec: enforce}, rep: pass,
+		{name: "Secret missing", secret: "vsa", getErr: notFound, policy: named(enforce), rep: pass,
 			verdict: gate.VerdictError, errText: "reading secret security-gate/vsa"},
-		{name: "API trouble", secret: "vsa", getErr: errors.New("connection refused"), policy: &policy{Name: "ClusterSecurityGate/build", Spec: enforce}, rep: pass,
+		{name: "API trouble", secret: "vsa", getErr: errors.New("connection refused"), policy: named(enforce), rep: pass,
 			verdict: gate.VerdictError, errText: "connection refused", transient: true},
-		{name: "no private key", secret: "vsa", data: map[string][]byte{"cosign.pub": kb.PublicBytes}, policy: &policy{Name: "ClusterSecurityGate/build", Spec: enforce}, rep: pass,
+		{name: "no private key", secret: "vsa", data: map[string][]byte{"cosign.pub": kb.PublicBytes}, policy: named(enforce), rep: pass,
 			verdict: gate.VerdictError, errText: `has no key "cosign.key"`},
-		{name: "wrong password", secret: "vsa", data: map[string][]byte{"cosign.key": kb.PrivateBytes, "cosign.password": []byte("no")}, policy: &policy{Name: "ClusterSecurityGate/build", Spec: enforce}, rep: pass,
+		{name: "wrong password", secret: "vsa", data: map[string][]byte{"cosign.key": kb.PrivateBytes, "cosign.password": []byte("no")}, policy: named(enforce), rep: pass,
 			verdict: gate.VerdictError, errText: "is the password right?"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -102,19 +110,5 @@ func TestSummarize(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestPolicyRefOf(t *testing.T) {
-	for name, want := range map[string]string{
-		"ClusterSecurityGate/strict": "https://securitygate.dev/v1alpha1/clustersecuritygates/strict",
-		"SecurityGate/ci/build":      "https://securitygate.dev/v1alpha1/namespaces/ci/securitygates/build",
-		"inline customSpec":          "",
-		"SecurityGate/build":         "",
-	} {
-		ref, ok := policyRefOf(name)
-		if got := map[bool]string{true: ref.URI(), false: ""}[ok]; got != want {
-			t.Errorf("%s: %q, want %q", name, got, want)
-		}
 	}
 }

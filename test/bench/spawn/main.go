@@ -52,7 +52,7 @@ func main() {
 	}
 	res := Result{WallNS: wall.Nanoseconds(), Exit: cmd.ProcessState.ExitCode()}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		res.MaxRSSKB = int64(ru.Maxrss) // KiB on Linux
+		res.MaxRSSKB = ru.Maxrss // KiB on Linux
 		res.UserNS = ru.Utime.Nano()
 		res.SysNS = ru.Stime.Nano()
 	}

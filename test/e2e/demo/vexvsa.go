@@ -221,7 +221,7 @@ func expectSummaries(ctx context.Context, o *outcome, image string) []string {
 	for _, im := range o.verified() {
 		found := false
 		for _, n := range rep.Notes {
-			found = found || (n.Check == gate.CheckVerificationSummary && n.Subject == im && strings.Contains(n.Message, "verification summary written"))
+			found = found || (n.Check == gate.CheckVerificationSummary && n.Subject.String() == im && strings.Contains(n.Message, "verification summary written"))
 		}
 		if !found {
 			p = append(p, fmt.Sprintf("no verification summary written for verified image %s", im))

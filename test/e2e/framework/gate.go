@@ -233,7 +233,7 @@ func (e *Env) GateLeaseHolders(ctx context.Context) map[string]bool {
 // ShortenGateLeases overrides config-leader-election in the controller's
 // namespace with short leases, so a replica that replaces a killed one takes
 // over in seconds instead of the shipped 60 s, and two buckets, so two
-// replicas can share the work (scenario 7).
+// replicas can share the work (TestTwoReplicas).
 func (e *Env) ShortenGateLeases(ctx context.Context) error {
 	return e.ApplyYAML(ctx, `
 apiVersion: v1

@@ -61,7 +61,9 @@ func (f finding) String() string {
 	return fmt.Sprintf("%s %s %s: %s", f.severity, f.Check, f.Subject, f.Message)
 }
 
-// parseSubject reads "<base> task=<t> step=<s>|sidecar=<s>".
+// parseSubject reads "<base> task=<t> step=<s>|sidecar=<s>": the oracle
+// judges the report's wire form, as a reader of the JSON would, so it reads
+// the printed subject rather than trusting the engine's fields.
 func parseSubject(s string) (base, task, container string) {
 	fields := strings.Fields(s)
 	if len(fields) == 0 {
@@ -92,7 +94,7 @@ func findings(rep *gate.Report) []finding {
 		fs  []gate.Finding
 	}{{"violation", rep.Violations}, {"warning", rep.Warnings}, {"error", rep.Errors}} {
 		for _, f := range l.fs {
-			base, task, c := parseSubject(f.Subject)
+			base, task, c := parseSubject(f.Subject.String())
 			out = append(out, finding{Finding: f, severity: l.sev, base: base, task: task, container: c})
 		}
 	}
@@ -165,7 +167,7 @@ func checkImages(gateName, run string, rep *gate.Report, fs []finding, o *PodObs
 		}
 		names := func(f finding) bool {
 			return slices.Contains(imageChecks, f.Check) &&
-				(f.Subject == c.Image || strings.Contains(f.Message, `"`+c.Image+`"`))
+				(f.Subject.String() == c.Image || strings.Contains(f.Message, `"`+c.Image+`"`))
 		}
 		atRunTime := func(f finding) bool {
 			return f.Check == gate.CheckImageReference && f.base == run && f.task == o.PipelineTask && f.container == c.Name
@@ -174,7 +176,7 @@ func checkImages(gateName, run string, rep *gate.Report, fs []finding, o *PodObs
 			continue
 		}
 		said := slices.DeleteFunc(slices.Clone(fs), func(f finding) bool {
-			about := f.Subject == c.Image || strings.Contains(f.Message, c.Image) ||
+			about := f.Subject.String() == c.Image || strings.Contains(f.Message, c.Image) ||
 				(f.base == run && f.task == o.PipelineTask && (f.container == c.Name || f.container == ""))
 			return !about
 		})

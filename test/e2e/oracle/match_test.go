@@ -60,7 +60,7 @@ func privileged() *corev1.SecurityContext {
 }
 
 func f(check, subject, message string) gate.Finding {
-	return gate.Finding{Check: check, Subject: subject, Message: message}
+	return gate.Finding{Check: check, Subject: gate.TextSubject(subject), Message: message}
 }
 
 func TestObserveLeavesOutOnlyTektonsContainers(t *testing.T) {

@@ -63,13 +63,10 @@ func (a *AcceptSummariesPolicy) validate(known map[string]int) *apis.FieldError 
 		errs = errs.Also(apis.ErrMissingField("authorities"))
 	}
 	errs = errs.Also(refs(a.Authorities, known))
-	switch {
-	case a.MaxAge == "":
+	if a.MaxAge == "" {
 		errs = errs.Also(apis.ErrMissingField("maxAge"))
-	default:
-		if _, err := a.MaxAgeDuration(); err != nil {
-			errs = errs.Also(apis.ErrInvalidValue(a.MaxAge, "maxAge", "a positive Go duration such as 24h or 90m"))
-		}
+	} else if _, err := a.MaxAgeDuration(); err != nil {
+		errs = errs.Also(apis.ErrInvalidValue(a.MaxAge, "maxAge", "a positive Go duration such as 24h or 90m"))
 	}
 	if len(a.Policies) == 0 {
 		errs = errs.Also(apis.ErrMissingField("policies"))

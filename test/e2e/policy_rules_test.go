@@ -17,7 +17,7 @@ import (
 	"github.com/security-gate/security-gate/test/fixture"
 )
 
-// Issue 5, scenario 3: one policy rule broken (or excepted) at a time. Each
+// One policy rule broken (or excepted) at a time. Each
 // case asserts the gate's reason, the check id its report names, the Event,
 // and (for failures) that Tekton created no TaskRun.
 func TestPolicyRules(t *testing.T) {
