@@ -14,9 +14,11 @@ export PATH := $(CACHE_BIN):$(PATH)
 
 all: build
 
+# Static, as released (.ko.yaml): a dynamically linked CLI pays the loader
+# and libc at every start (hack/bench.sh measured 9.5% of a cold verify).
 build:
-	$(GO) build -ldflags '$(LDFLAGS)' -o bin/security-gate ./cmd/security-gate
-	$(GO) build -ldflags '$(LDFLAGS)' -o bin/controller ./cmd/controller
+	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o bin/security-gate ./cmd/security-gate
+	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o bin/controller ./cmd/controller
 
 ## test: every suite, fast ones first (unit incl. codegen staleness, integration, kyverno, e2e).
 test: test-unit test-integration test-kyverno test-e2e

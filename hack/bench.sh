@@ -43,12 +43,13 @@ failed=0
 part() { [[ -z "${only}" || "${only}" == "$1" ]]; }
 
 # Our binaries are built like the cosign CLI they are compared with
-# (hack/build-test-tools.sh: go build -trimpath), before any measurement, so
-# that a measurement times a process, not a compilation.
+# (hack/build-test-tools.sh: CGO_ENABLED=0 go build -trimpath, static as both
+# projects' Linux releases are), before any measurement, so that a
+# measurement times a process, not a compilation.
 build() {
   local name="$1" pkg="$2"
   echo "building ${name}"
-  go build -trimpath -o "${out}/${name}" "${pkg}"
+  CGO_ENABLED=0 go build -trimpath -o "${out}/${name}" "${pkg}"
 }
 
 if part cli; then

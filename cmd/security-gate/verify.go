@@ -109,6 +109,16 @@ func verifyRun(ctx context.Context, o *verifyOptions, stdin io.Reader, e env) (*
 // verifyDocs is verifyRun's body; it records the documents it read in docs.
 func verifyDocs(ctx context.Context, o *verifyOptions, stdin io.Reader, e env, docs *[]manifest.Document) *gate.Report {
 	cluster := &lazyCluster{connect: e.connect, kubeconfig: o.kubeconfig}
+	// The -f inputs are read and decoded while the policy is parsed and the
+	// verifier built: in a new process decoding the Tekton types is among
+	// the costliest steps before the first registry request, and it needs
+	// nothing from the policy. Only when the policy does not come from
+	// stdin, which the inputs may also name; the policy's findings still
+	// come first, the inputs' are looked at only after it is usable.
+	var inputs <-chan loaded
+	if o.policyName == "" && o.policy != "-" && o.pipelineRun == "" && o.taskRun == "" {
+		inputs = startInputs(ctx, o.files, stdin)
+	}
 	var policy *v1alpha1.Policy
 	var keys verify.SecretKeysFunc
 	var fails []gate.Finding
@@ -165,7 +175,13 @@ func verifyDocs(ctx context.Context, o *verifyOptions, stdin io.Reader, e env, d
 		}
 		traceTask = o.gateTask
 	} else {
-		read, fails := loadInputs(ctx, o.files, stdin)
+		var read []manifest.Document
+		if inputs != nil {
+			l := <-inputs
+			read, fails = l.docs, l.fails
+		} else {
+			read, fails = loadInputs(ctx, o.files, stdin)
+		}
 		if len(fails) > 0 {
 			return undecided(fails...)
 		}

@@ -120,6 +120,8 @@ func TestVerifyExitCodes(t *testing.T) {
 		// wantSteps, when set, is the summary's step count: proof that the
 		// inputs were really read.
 		wantSteps int
+		// wantNoChecks must not be among the verdict's findings.
+		wantNoChecks []string
 	}{
 		{name: "pass", args: []string{"--policy", p("policy.yaml"), "-f", p("compliant-inline.yaml")},
 			wantCode: 0, wantVerdict: gate.VerdictPass, wantSteps: 1},
@@ -144,6 +146,14 @@ func TestVerifyExitCodes(t *testing.T) {
 		{name: "invalid policy", args: []string{"--policy", p("policy-invalid.yaml"), "-f", p("compliant-inline.yaml")},
 			wantCode: 2, wantVerdict: gate.VerdictError, wantChecks: []string{gate.CheckPolicy},
 			wantText: []string{"spec.mode", "Enforce, Warn", "spec.securityContext.level", "spec.images.authorities[0]", "policy-invalid.yaml"}},
+		// The inputs are read while the policy is parsed: a policy that
+		// cannot be used is still the one finding, whatever the inputs hold.
+		{name: "invalid policy and a broken input", args: []string{"--policy", p("policy-invalid.yaml"), "-f", p("invalid", "broken.yaml")},
+			wantCode: 2, wantVerdict: gate.VerdictError, wantChecks: []string{gate.CheckPolicy}, wantNoChecks: []string{gate.CheckInput},
+			wantText: []string{"policy-invalid.yaml"}},
+		{name: "missing policy and a missing input", args: []string{"--policy", p("nope.yaml"), "-f", p("nope-either.yaml")},
+			wantCode: 2, wantVerdict: gate.VerdictError, wantChecks: []string{gate.CheckPolicy}, wantNoChecks: []string{gate.CheckInput},
+			wantText: []string{"nope.yaml"}},
 		{name: "missing policy", args: []string{"--policy", p("nope.yaml"), "-f", p("compliant-inline.yaml")},
 			wantCode: 2, wantVerdict: gate.VerdictError, wantChecks: []string{gate.CheckPolicy}, wantText: []string{"nope.yaml"}},
 		{name: "policy is a Task", args: []string{"--policy", p("compliant", "task.yaml"), "-f", p("compliant-inline.yaml")},
@@ -184,6 +194,11 @@ func TestVerifyExitCodes(t *testing.T) {
 			for _, c := range tt.wantChecks {
 				if !got[c] {
 					t.Errorf("no %q finding in %+v", c, list)
+				}
+			}
+			for _, c := range tt.wantNoChecks {
+				if got[c] {
+					t.Errorf("a %q finding in %+v, want none", c, list)
 				}
 			}
 			all, _ := json.Marshal(r)

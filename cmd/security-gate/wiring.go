@@ -66,6 +66,23 @@ func newFileResolver(objs []runtime.Object, v *verify.Verifier) (gate.Resolver, 
 	return gate.Chain(byName, bundle.NewResolver(v.Client())), nil
 }
 
+// loaded is what loadInputs returns, handed over by startInputs.
+type loaded struct {
+	docs  []manifest.Document
+	fails []gate.Finding
+}
+
+// startInputs runs loadInputs in the background; the channel yields its
+// result once (it is buffered: nobody has to read it).
+func startInputs(ctx context.Context, paths []string, stdin io.Reader) <-chan loaded {
+	ch := make(chan loaded, 1)
+	go func() {
+		docs, fails := loadInputs(ctx, paths, stdin)
+		ch <- loaded{docs, fails}
+	}()
+	return ch
+}
+
 // loadInputs reads every -f path (files, directories recursively, "-" for
 // stdin). It runs under ctx so that a stdin that never closes still ends at
 // --timeout.

@@ -94,7 +94,9 @@ func run(fs []string, tag string, out io.Writer) error {
 
 // readFile splits a (multi-document) YAML file into objects; empty
 // documents are skipped, anything else must name its kind, name and
-// apiVersion.
+// apiVersion. It does not use pkg/manifest.Parse, whose reader loop it
+// shares: a bundle layer must hold each document as written, which Parse
+// converts to v1 objects and cannot give back.
 func readFile(path string) ([]object, error) {
 	f, err := os.Open(path)
 	if err != nil {

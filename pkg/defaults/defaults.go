@@ -34,3 +34,13 @@ const (
 	// cluster that stalls is "could not decide" within it, never a hang.
 	RunTimeout = 2 * time.Minute
 )
+
+// Positive returns v when it is set (greater than zero) and def otherwise:
+// a zero or negative bound in an options struct means "use the default",
+// never "no bound".
+func Positive[T ~int | ~int64 | ~float64](v, def T) T {
+	if v > 0 {
+		return v
+	}
+	return def
+}

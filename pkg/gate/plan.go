@@ -156,16 +156,11 @@ func (r *run) verifyPipelineTask(pc pipelineCtx, pt v1.PipelineTask, finally boo
 		}
 		ref := taskRefRef(pt.TaskRef, pc.ns, pt.Name, subject)
 		legacy := isLegacyBundle(pc.legacy, LegacyBundleKeyPipelineTask(pt.Name))
-		if !r.checkBundleRef(ref, "taskRef", legacy, pt.Name, gate) {
+		t := r.resolveTask(ref, "taskRef", legacy, pt.Name, gate)
+		if t == nil {
 			return
 		}
-		res := r.resolve(ref, pt.Name, r.needTaskContent())
-		if res == nil {
-			return
-		}
-		t := res.Object.(*v1.Task)
-		spec = &t.Spec
-		meta = meta.withTask(t.ObjectMeta)
+		spec, meta = &t.Spec, meta.withTask(t.ObjectMeta)
 	case pt.TaskSpec != nil:
 		if pt.TaskSpec.IsCustomTask() {
 			if !gate {
@@ -204,24 +199,32 @@ func (r *run) verifyTaskRun(tr *v1.TaskRun) {
 		}
 		tref := tr.Spec.TaskRef.DeepCopy()
 		tref.Params = withRunParams(tref.Params, tr.Spec.Params)
-		ref := taskRefRef(tref, tr.Namespace, "", base)
 		legacy := isLegacyBundle(tr.ObjectMeta, LegacyBundleKeyTaskRef)
-		if !r.checkBundleRef(ref, "spec.taskRef", legacy, tr.Name, false) {
+		t := r.resolveTask(taskRefRef(tref, tr.Namespace, "", base), "spec.taskRef", legacy, tr.Name, false)
+		if t == nil {
 			return
 		}
-		res := r.resolve(ref, tr.Name, r.needTaskContent())
-		if res == nil {
-			return
-		}
-		t := res.Object.(*v1.Task)
-		spec = &t.Spec
-		meta = meta.withTask(t.ObjectMeta)
+		spec, meta = &t.Spec, meta.withTask(t.ObjectMeta)
 	default:
 		r.finding(needSeverity(r.needTaskContent()), CheckUnresolved, tr.Name, base, "TaskRun has neither spec.taskRef nor spec.taskSpec: nothing to verify")
 		return
 	}
 	r.verifyTaskUnit(&taskUnit{base: base, task: tr.Name, ns: tr.Namespace, spec: spec, params: tr.Spec.Params,
 		podTemplate: tr.Spec.PodTemplate, meta: meta})
+}
+
+// resolveTask applies the bundle rules to a taskRef (field names it for the
+// findings; exempt spares the gate's own task) and resolves it to its Task.
+// Nil means a finding already says why there is nothing to verify.
+func (r *run) resolveTask(ref Ref, field string, legacy bool, task string, exempt bool) *v1.Task {
+	if !r.checkBundleRef(ref, field, legacy, task, exempt) {
+		return nil
+	}
+	res := r.resolve(ref, task, r.needTaskContent())
+	if res == nil {
+		return nil
+	}
+	return res.Object.(*v1.Task)
 }
 
 // verifyTask checks a Task no verified run or pipeline used, as a TaskRun

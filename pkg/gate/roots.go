@@ -5,6 +5,7 @@ import (
 
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
@@ -55,18 +56,9 @@ func usedKey(kind, ns, name string) string { return kind + "/" + ns + "/" + name
 
 // markUsed records that a reference by name resolved to obj.
 func (r *run) markUsed(kind string, obj runtime.Object) {
-	var ns, name string
-	switch o := obj.(type) {
-	case *v1.Pipeline:
-		ns, name = o.Namespace, o.Name
-	case *v1.Task:
-		ns, name = o.Namespace, o.Name
-	case *v1beta1.StepAction:
-		ns, name = o.Namespace, o.Name
-	default:
-		return
+	if o, ok := obj.(metav1.Object); ok {
+		r.used[usedKey(kind, o.GetNamespace(), o.GetName())] = true
 	}
-	r.used[usedKey(kind, ns, name)] = true
 }
 
 func (r *run) sortInputs(objs []runtime.Object) inputs {

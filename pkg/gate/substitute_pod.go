@@ -189,14 +189,19 @@ func subPodSecurityContext(r textReplacer, sc *corev1.PodSecurityContext) {
 	}
 	subPtr(r, sc.FSGroupChangePolicy)
 	if p := sc.SeccompProfile; p != nil {
-		sub(r, &p.Type)
-		subPtr(r, p.LocalhostProfile)
+		subProfile(r, &p.Type, p.LocalhostProfile)
 	}
 	if p := sc.AppArmorProfile; p != nil {
-		sub(r, &p.Type)
-		subPtr(r, p.LocalhostProfile)
+		subProfile(r, &p.Type, p.LocalhostProfile)
 	}
 	subPtr(r, sc.SELinuxChangePolicy)
+}
+
+// subProfile substitutes into a seccomp or AppArmor profile, which have the
+// same two fields under different types.
+func subProfile[T ~string](r textReplacer, typ *T, localhost *string) {
+	sub(r, typ)
+	subPtr(r, localhost)
 }
 
 // substituteVolume substitutes into the fields of a volume Tekton

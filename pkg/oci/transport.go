@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/security-gate/security-gate/pkg/defaults"
 	"github.com/security-gate/security-gate/pkg/transient"
 )
 
@@ -32,15 +33,9 @@ const (
 )
 
 func (l Limits) withDefaults() Limits {
-	if l.Manifest <= 0 {
-		l.Manifest = DefaultManifestLimit
-	}
-	if l.Blob <= 0 {
-		l.Blob = DefaultBlobLimit
-	}
-	if l.Other <= 0 {
-		l.Other = DefaultOtherLimit
-	}
+	l.Manifest = defaults.Positive(l.Manifest, DefaultManifestLimit)
+	l.Blob = defaults.Positive(l.Blob, DefaultBlobLimit)
+	l.Other = defaults.Positive(l.Other, DefaultOtherLimit)
 	return l
 }
 

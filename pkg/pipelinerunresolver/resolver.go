@@ -4,16 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	resv1beta1 "github.com/tektoncd/pipeline/pkg/apis/resolution/v1beta1"
 	resolutioncommon "github.com/tektoncd/pipeline/pkg/resolution/common"
 	"github.com/tektoncd/pipeline/pkg/resolution/resource"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"knative.dev/pkg/apis"
 	"knative.dev/pkg/kmeta"
 
@@ -107,23 +110,17 @@ func (r *Resolver) byName(ctx context.Context, ref gate.Ref) (*gate.Resolved, er
 	case gate.KindPipeline:
 		var p *v1.Pipeline
 		if p, err = r.src.Pipeline(ctx, r.namespace, ref.Name); err == nil {
-			p = p.DeepCopy()
-			p.APIVersion, p.Kind = "tekton.dev/v1", gate.KindPipeline
-			obj = p
+			obj = typedCopy(p, "tekton.dev/v1", ref.Kind)
 		}
 	case gate.KindTask:
 		var t *v1.Task
 		if t, err = r.src.Task(ctx, r.namespace, ref.Name); err == nil {
-			t = t.DeepCopy()
-			t.APIVersion, t.Kind = "tekton.dev/v1", gate.KindTask
-			obj = t
+			obj = typedCopy(t, "tekton.dev/v1", ref.Kind)
 		}
 	case gate.KindStepAction:
-		s, e := r.src.StepAction(ctx, r.namespace, ref.Name)
-		if err = e; err == nil {
-			s = s.DeepCopy()
-			s.APIVersion, s.Kind = "tekton.dev/v1beta1", gate.KindStepAction
-			obj = s
+		var s *v1beta1.StepAction
+		if s, err = r.src.StepAction(ctx, r.namespace, ref.Name); err == nil {
+			obj = typedCopy(s, "tekton.dev/v1beta1", ref.Kind)
 		}
 	default:
 		return nil, fmt.Errorf("%s: kind %q: %w", ref.Subject, ref.Kind, gate.ErrUnsupported)
@@ -250,7 +247,7 @@ func (r *Resolver) isPipelineSource(rr *resv1beta1.ResolutionRequest) bool {
 	}
 	src := refSource(rr)
 	want := r.pr.Status.Provenance.RefSource
-	return src != nil && src.URI == want.URI && src.EntryPoint == want.EntryPoint && equalMaps(src.Digest, want.Digest)
+	return src != nil && src.URI == want.URI && src.EntryPoint == want.EntryPoint && maps.Equal(src.Digest, want.Digest)
 }
 
 func ownedBy(rr *resv1beta1.ResolutionRequest, pr *v1.PipelineRun) bool {
@@ -304,16 +301,13 @@ func pinned(rr *resv1beta1.ResolutionRequest) (string, error) {
 	return ref.Context().Name() + "@sha256:" + hex, nil
 }
 
-func equalMaps(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
+// typedCopy returns a copy of obj, which may be a lister's shared object,
+// with apiVersion and kind set: objects read from the API server arrive with
+// an empty TypeMeta, and the engine dispatches on it.
+func typedCopy(obj runtime.Object, apiVersion, kind string) runtime.Object {
+	c := obj.DeepCopyObject()
+	c.GetObjectKind().SetGroupVersionKind(schema.FromAPIVersionAndKind(apiVersion, kind))
+	return c
 }
 
 func lower(kind string) string {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	sgtuf "github.com/sigstore/sigstore-go/pkg/tuf"
+
+	"github.com/security-gate/security-gate/pkg/defaults"
 )
 
 // Defaults of Options.
@@ -75,24 +77,12 @@ type Pool struct {
 
 // NewPool checks the options and prepares the cache directory.
 func NewPool(o Options) (*Pool, error) {
-	if o.Timeout <= 0 {
-		o.Timeout = DefaultTimeout
-	}
-	if o.RefreshTimeout <= 0 {
-		o.RefreshTimeout = DefaultRefreshTimeout
-	}
-	if o.Wait <= 0 {
-		o.Wait = o.Timeout
-	}
-	if o.RefreshInterval <= 0 {
-		o.RefreshInterval = DefaultRefreshInterval
-	}
-	if o.RetryAfter <= 0 {
-		o.RetryAfter = DefaultRetryAfter
-	}
-	if o.MaxClients <= 0 {
-		o.MaxClients = DefaultMaxClients
-	}
+	o.Timeout = defaults.Positive(o.Timeout, DefaultTimeout)
+	o.RefreshTimeout = defaults.Positive(o.RefreshTimeout, DefaultRefreshTimeout)
+	o.Wait = defaults.Positive(o.Wait, o.Timeout)
+	o.RefreshInterval = defaults.Positive(o.RefreshInterval, DefaultRefreshInterval)
+	o.RetryAfter = defaults.Positive(o.RetryAfter, DefaultRetryAfter)
+	o.MaxClients = defaults.Positive(o.MaxClients, DefaultMaxClients)
 	if o.Now == nil {
 		o.Now = time.Now
 	}

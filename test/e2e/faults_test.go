@@ -136,20 +136,7 @@ func TestControllerRestart(t *testing.T) {
 	cr := waitGateDone(t, ns, "release")
 	assertGate(t, cr, corev1.ConditionTrue, "Passed", "pass")
 	waitTaskRun(t, ns, "build")
-	evs, err := env.Kube.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{FieldSelector: "involvedObject.name=" + cr.Name})
-	if err != nil {
-		t.Fatal(err)
-	}
-	verdicts := 0
-	for _, e := range evs.Items {
-		switch e.Reason {
-		case "Passed", "PassedWithWarnings", "PolicyViolation", "VerificationError":
-			verdicts += int(max(e.Count, 1))
-		}
-	}
-	if verdicts != 1 {
-		t.Fatalf("CustomRun %s/%s has %d verdict Events, want exactly 1: %s", ns, cr.Name, verdicts, dump(evs.Items))
-	}
+	assertOneVerdictEvent(t, ns, cr.Name)
 	trs, err := env.Tekton.TektonV1().TaskRuns(ns).List(context.Background(), metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -241,18 +241,33 @@ func assertNoDeploy(t *testing.T, ns string) {
 // assertOneVerdictEvent: the CustomRun's verdict was recorded once.
 func assertOneVerdictEvent(t *testing.T, ns, cr string) {
 	t.Helper()
-	evs, err := env.Kube.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{FieldSelector: "involvedObject.name=" + cr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	verdicts := 0
-	for _, e := range evs.Items {
-		switch e.Reason {
-		case "Passed", "PassedWithWarnings", "PolicyViolation", "VerificationError":
-			verdicts += int(max(e.Count, 1))
+	// Events are sent asynchronously after the status update that ends the
+	// run: wait for the first, then give a second one time to show.
+	count := func() (int, []corev1.Event) {
+		evs, err := env.Kube.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{FieldSelector: "involvedObject.name=" + cr})
+		if err != nil {
+			t.Fatal(err)
 		}
+		verdicts := 0
+		for _, e := range evs.Items {
+			switch e.Reason {
+			case "Passed", "PassedWithWarnings", "PolicyViolation", "VerificationError":
+				verdicts += int(max(e.Count, 1))
+			}
+		}
+		return verdicts, evs.Items
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	verdicts, items := count()
+	for verdicts == 0 && time.Now().Before(deadline) {
+		time.Sleep(250 * time.Millisecond)
+		verdicts, items = count()
+	}
+	if verdicts == 1 {
+		time.Sleep(2 * time.Second)
+		verdicts, items = count()
 	}
 	if verdicts != 1 {
-		t.Fatalf("CustomRun %s/%s has %d verdict Events, want exactly 1: %s", ns, cr, verdicts, dump(evs.Items))
+		t.Fatalf("CustomRun %s/%s has %d verdict Events, want exactly 1: %s", ns, cr, verdicts, dump(items))
 	}
 }

@@ -192,7 +192,7 @@ spec:
 	t.Logf("two replicas: %d gates, 2 replicas: PipelineRuns created in %v, all decided %v after the first create; Tekton created the CustomRuns over %v",
 		n, created.Round(time.Millisecond), all.Round(time.Millisecond), lastCreated.Sub(first))
 	if span > 0 {
-		t.Logf("two replicas: throughput %.1f gates/s (first CustomRun created → last completion, 1 s timestamp resolution; goal ≥ 50)", float64(n)/span)
+		t.Logf("two replicas: throughput %.1f gates/s (first CustomRun created → last completion, 1 s timestamp resolution; bounded by how fast Tekton creates CustomRuns — the controller's own rate is make bench's figure)", float64(n)/span)
 	}
 	var lat []time.Duration
 	for _, cr := range l.Items {

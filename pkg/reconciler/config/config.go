@@ -73,41 +73,21 @@ func Default() *Config {
 // a typo never silently opens the policy boundary.
 func NewConfigFromMap(data map[string]string) (*Config, error) {
 	c := Default()
-	for _, b := range []struct {
-		key string
-		dst *bool
-	}{{KeyAllowNamespacedPolicies, &c.AllowNamespacedPolicies}, {KeyAllowInlinePolicies, &c.AllowInlinePolicies}} {
-		if v, ok := data[b.key]; ok {
-			p, err := strconv.ParseBool(v)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %s: %q is not a boolean (want true or false)", Name, b.key, v)
-			}
-			*b.dst = p
-		}
+	if err := setFields(data, parseBool, "a boolean (want true or false)",
+		field[bool]{KeyAllowNamespacedPolicies, &c.AllowNamespacedPolicies},
+		field[bool]{KeyAllowInlinePolicies, &c.AllowInlinePolicies}); err != nil {
+		return nil, err
 	}
-	for _, d := range []struct {
-		key string
-		dst *time.Duration
-	}{{KeyCacheTTL, &c.CacheTTL}, {KeyRegistryTimeout, &c.RegistryTimeout}, {KeyRetryBackoffMax, &c.RetryBackoffMax}} {
-		if v, ok := data[d.key]; ok {
-			p, err := time.ParseDuration(v)
-			if err != nil || p <= 0 {
-				return nil, fmt.Errorf("%s: %s: %q is not a positive duration (e.g. 30s, 10m)", Name, d.key, v)
-			}
-			*d.dst = p
-		}
+	if err := setFields(data, positiveDuration, "a positive duration (e.g. 30s, 10m)",
+		field[time.Duration]{KeyCacheTTL, &c.CacheTTL},
+		field[time.Duration]{KeyRegistryTimeout, &c.RegistryTimeout},
+		field[time.Duration]{KeyRetryBackoffMax, &c.RetryBackoffMax}); err != nil {
+		return nil, err
 	}
-	for _, n := range []struct {
-		key string
-		dst *int
-	}{{KeyCacheSize, &c.CacheSize}, {KeyConcurrency, &c.Concurrency}} {
-		if v, ok := data[n.key]; ok {
-			p, err := strconv.Atoi(v)
-			if err != nil || p <= 0 {
-				return nil, fmt.Errorf("%s: %s: %q is not a positive integer", Name, n.key, v)
-			}
-			*n.dst = p
-		}
+	if err := setFields(data, positiveInt, "a positive integer",
+		field[int]{KeyCacheSize, &c.CacheSize},
+		field[int]{KeyConcurrency, &c.Concurrency}); err != nil {
+		return nil, err
 	}
 	if err := parseSigstore(c, data); err != nil {
 		return nil, err
@@ -116,6 +96,44 @@ func NewConfigFromMap(data map[string]string) (*Config, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// field is a ConfigMap key and where its parsed value goes.
+type field[T any] struct {
+	key string
+	dst *T
+}
+
+// setFields parses the value of each field's key that data has; a value
+// parse refuses is an error naming the key and what it should be.
+func setFields[T any](data map[string]string, parse func(string) (T, bool), want string, fields ...field[T]) error {
+	for _, f := range fields {
+		v, ok := data[f.key]
+		if !ok {
+			continue
+		}
+		p, ok := parse(v)
+		if !ok {
+			return fmt.Errorf("%s: %s: %q is not %s", Name, f.key, v, want)
+		}
+		*f.dst = p
+	}
+	return nil
+}
+
+func parseBool(v string) (bool, bool) {
+	b, err := strconv.ParseBool(v)
+	return b, err == nil
+}
+
+func positiveDuration(v string) (time.Duration, bool) {
+	d, err := time.ParseDuration(v)
+	return d, err == nil && d > 0
+}
+
+func positiveInt(v string) (int, bool) {
+	n, err := strconv.Atoi(v)
+	return n, err == nil && n > 0
 }
 
 // NewConfigFromConfigMap parses the ConfigMap.

@@ -112,6 +112,12 @@ func (r *Reconciler) ReconcileKind(ctx context.Context, run *v1beta1.CustomRun) 
 	if err != nil {
 		return r.undecided(ctx, run, now, p, err)
 	}
+	if o, ended := ownerEnded(run, pr); ended {
+		// Tekton cancels its children itself; this does not wait for that
+		// patch, so a gate never outlives the run it guards.
+		r.verifications.forget(run.UID)
+		return r.finish(ctx, run, o)
+	}
 	bs, err := r.buildsOf(run, now, p, pr)
 	if err != nil {
 		return r.undecided(ctx, run, now, p, err)

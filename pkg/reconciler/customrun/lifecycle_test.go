@@ -364,3 +364,55 @@ func TestStaleReadAfterVerdictAnnouncesOnce(t *testing.T) {
 		})
 	}
 }
+
+// A gate whose PipelineRun was cancelled or finished ends as cancelled even
+// when Tekton's patch of the CustomRun's spec.status never reaches it; a
+// gracefully stopped run lets the gate go on to its verdict.
+func TestOwnerEndedWhileRegistryStalls(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		owner     func(*v1.PipelineRun)
+		wantEnded bool
+		wantMsg   string
+	}{
+		{name: "cancelled", owner: func(pr *v1.PipelineRun) { pr.Spec.Status = v1.PipelineRunSpecStatusCancelled },
+			wantEnded: true, wantMsg: "was cancelled (spec.status Cancelled)"},
+		{name: "cancelled-run-finally", owner: func(pr *v1.PipelineRun) { pr.Spec.Status = v1.PipelineRunSpecStatusCancelledRunFinally },
+			wantEnded: true, wantMsg: "was cancelled (spec.status CancelledRunFinally)"},
+		{name: "finished", owner: func(pr *v1.PipelineRun) {
+			pr.Status.SetCondition(&apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionFalse, Reason: "PipelineRunTimeout"})
+		}, wantEnded: true, wantMsg: "finished before the verification did"},
+		{name: "stopped-run-finally", owner: func(pr *v1.PipelineRun) { pr.Spec.Status = v1.PipelineRunSpecStatusStoppedRunFinally }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			eng := &fakeEngine{block: true}
+			h := newHarness(t, seeded(t, gateRun(t)), nil, defaultPolicies(), eng, nil)
+			run, _ := h.reconcile(t)
+			j := h.inFlight(run)
+			if j == nil {
+				t.Fatal("no verification started")
+			}
+			pr, err := h.assets.Informers.PipelineRun.Lister().PipelineRuns("ci").Get(run.Labels["tekton.dev/pipelineRun"])
+			if err != nil {
+				t.Fatal(err)
+			}
+			pr = pr.DeepCopy()
+			tc.owner(pr)
+			if err := h.assets.Informers.PipelineRun.Informer().GetIndexer().Update(pr); err != nil {
+				t.Fatal(err)
+			}
+			run, _ = h.reconcile(t)
+			c := run.Status.GetCondition(apis.ConditionSucceeded)
+			if !tc.wantEnded {
+				if c.Reason != ReasonVerifying || h.inFlight(run) == nil {
+					t.Fatalf("condition %+v, want the verification to go on", c)
+				}
+				return
+			}
+			if !c.IsFalse() || c.Reason != ReasonCancelled || !strings.Contains(c.Message, tc.wantMsg) {
+				t.Fatalf("condition %+v, want False/%s saying %q", c, ReasonCancelled, tc.wantMsg)
+			}
+			<-j.done // the stalled verification was told to stop
+		})
+	}
+}

@@ -112,6 +112,25 @@ func cancelled(run *v1beta1.CustomRun) outcome {
 	return outcome{Reason: ReasonCancelled, Message: msg}
 }
 
+// ownerEnded: the PipelineRun that owns the gate has finished, or was
+// cancelled in a way that cancels running tasks (Cancelled,
+// CancelledRunFinally). Nothing downstream can run after such a gate, so
+// it ends as cancelled. A gracefully stopped run (StoppedRunFinally) lets
+// running tasks finish: the gate goes on to its verdict.
+func ownerEnded(run *v1beta1.CustomRun, pr *v1.PipelineRun) (outcome, bool) {
+	switch {
+	case pr == nil:
+		return outcome{}, false
+	case pr.IsDone():
+		return outcome{Reason: ReasonCancelled, Message: fmt.Sprintf(
+			"%s: pipelinerun/%s/%s finished before the verification did", runSubject(run), pr.Namespace, pr.Name)}, true
+	case pr.IsCancelled() || pr.IsGracefullyCancelled():
+		return outcome{Reason: ReasonCancelled, Message: fmt.Sprintf(
+			"%s: pipelinerun/%s/%s was cancelled (spec.status %s) before the verification finished", runSubject(run), pr.Namespace, pr.Name, pr.Spec.Status)}, true
+	}
+	return outcome{}, false
+}
+
 // timedOut ends the attempt that has run out of spec.timeout: could not
 // decide, fail closed.
 func timedOut(run *v1beta1.CustomRun) outcome {

@@ -1,6 +1,7 @@
 package customrun
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sync"
@@ -116,19 +117,12 @@ func (r *Reconciler) summarize(ctx context.Context, cfg *config.Config, p *polic
 		fail(err)
 		return
 	}
-	layout := cfg.VSA.Layout
-	if layout == "" {
-		layout = config.DefaultVSALayout
-	}
-	layouts, err := vsa.ParseLayouts(layout)
+	layouts, err := vsa.ParseLayouts(cmp.Or(cfg.VSA.Layout, config.DefaultVSALayout))
 	if err != nil {
 		fail(err)
 		return
 	}
-	verifierID := cfg.VSA.VerifierID
-	if verifierID == "" {
-		verifierID = vsa.DefaultVerifierID
-	}
+	verifierID := cmp.Or(cfg.VSA.VerifierID, vsa.DefaultVerifierID)
 	w := &vsa.Writer{Signer: s, Layouts: layouts, Now: r.Clock.Now, Options: func(ctx context.Context) []remote.Option {
 		return []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc),
 			remote.WithTransport(secoci.Transport(secoci.Options{Timeout: cfg.RegistryTimeout}))}

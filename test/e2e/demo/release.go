@@ -295,33 +295,7 @@ func waitGate(ctx context.Context, env *framework.Env, pr, task string) (*v1beta
 // returns the run's outcome, with the release gate as its gate.
 func finishRun(ctx context.Context, env *framework.Env, prName string, release *v1beta1.CustomRun) (*outcome, error) {
 	o := &outcome{file: "(run 4)", gate: release}
-	completed := map[string]bool{}
-	err := poll(ctx, "PipelineRun "+prName+" to finish", func(ctx context.Context) (bool, error) {
-		got, err := env.Tekton.TektonV1().PipelineRuns(demoNamespace).Get(ctx, prName, metav1.GetOptions{})
-		if err != nil {
-			return false, err
-		}
-		o.pr = got
-		if got.IsDone() {
-			return true, nil
-		}
-		pods, err := env.Kube.CoreV1().Pods(demoNamespace).List(ctx, metav1.ListOptions{LabelSelector: pipeline.PipelineRunLabelKey + "=" + prName})
-		if err != nil {
-			return false, err
-		}
-		for _, pod := range pods.Items {
-			if completed[pod.Name] || pod.Status.Phase == corev1.PodSucceeded {
-				continue
-			}
-			if err := env.CompletePod(ctx, demoNamespace, pod.Name); err != nil {
-				return false, err
-			}
-			completed[pod.Name] = true
-			o.played = append(o.played, pod.Name)
-		}
-		return false, nil
-	})
-	if err != nil {
+	if err := playUntilDone(ctx, env, prName, o); err != nil {
 		return nil, err
 	}
 	trs, err := env.Tekton.TektonV1().TaskRuns(demoNamespace).List(ctx, metav1.ListOptions{LabelSelector: pipeline.PipelineRunLabelKey + "=" + prName})

@@ -50,7 +50,9 @@ type taskRunOutcome struct {
 	images []string // its Pod's step images
 }
 
-// report is the gate's `report` result.
+// report is the gate's `report` result, restated rather than decoded with
+// results.CompactReport so that a renamed field breaks the demo, as it would
+// break a reader of the result.
 type report struct {
 	Verdict    gate.Verdict   `json:"verdict"`
 	Violations []gate.Finding `json:"violations"`
@@ -231,32 +233,7 @@ func runScenario(ctx context.Context, env *framework.Env, pub *published, sc sce
 	}
 	say("  gate CustomRun %s decided", o.gate.Name)
 
-	completed := map[string]bool{}
-	if err := poll(ctx, "PipelineRun "+pr.Name+" to finish", func(ctx context.Context) (bool, error) {
-		got, err := prs.Get(ctx, pr.Name, metav1.GetOptions{})
-		if err != nil {
-			return false, err
-		}
-		o.pr = got
-		if got.IsDone() {
-			return true, nil
-		}
-		pods, err := env.Kube.CoreV1().Pods(demoNamespace).List(ctx, metav1.ListOptions{LabelSelector: pipeline.PipelineRunLabelKey + "=" + pr.Name})
-		if err != nil {
-			return false, err
-		}
-		for _, pod := range pods.Items {
-			if completed[pod.Name] || pod.Status.Phase == corev1.PodSucceeded {
-				continue
-			}
-			if err := env.CompletePod(ctx, demoNamespace, pod.Name); err != nil {
-				return false, err
-			}
-			completed[pod.Name] = true
-			o.played = append(o.played, pod.Name)
-		}
-		return false, nil
-	}); err != nil {
+	if err := playUntilDone(ctx, env, pr.Name, o); err != nil {
 		return nil, err
 	}
 
@@ -282,6 +259,38 @@ func runScenario(ctx context.Context, env *framework.Env, pub *published, sc sce
 		o.taskRuns = append(o.taskRuns, t)
 	}
 	return o, nil
+}
+
+// playUntilDone waits for the PipelineRun prName to finish, playing the
+// kubelet (this control plane has none) for each of its Pods, and records the
+// run and the Pods played in o.
+func playUntilDone(ctx context.Context, env *framework.Env, prName string, o *outcome) error {
+	completed := map[string]bool{}
+	return poll(ctx, "PipelineRun "+prName+" to finish", func(ctx context.Context) (bool, error) {
+		got, err := env.Tekton.TektonV1().PipelineRuns(demoNamespace).Get(ctx, prName, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		o.pr = got
+		if got.IsDone() {
+			return true, nil
+		}
+		pods, err := env.Kube.CoreV1().Pods(demoNamespace).List(ctx, metav1.ListOptions{LabelSelector: pipeline.PipelineRunLabelKey + "=" + prName})
+		if err != nil {
+			return false, err
+		}
+		for _, pod := range pods.Items {
+			if completed[pod.Name] || pod.Status.Phase == corev1.PodSucceeded {
+				continue
+			}
+			if err := env.CompletePod(ctx, demoNamespace, pod.Name); err != nil {
+				return false, err
+			}
+			completed[pod.Name] = true
+			o.played = append(o.played, pod.Name)
+		}
+		return false, nil
+	})
 }
 
 func poll(ctx context.Context, what string, cond wait.ConditionWithContextFunc) error {

@@ -279,7 +279,9 @@ func cosignOutput(ctx context.Context, c *cosignCLI, args ...string) (string, er
 }
 
 // firstPredicate decodes the VSA predicate of the first envelope cosign
-// printed.
+// printed. test/interop's predicateOf decodes the same output on its own:
+// this is a main package built only with the e2e tag, that a test built
+// with the integration tag, so neither can import the other.
 func firstPredicate(out string) (*vsa.Predicate, error) {
 	for _, line := range strings.Split(out, "\n") {
 		var env struct {

@@ -251,28 +251,19 @@ func (e *Env) chainsDeploymentEnv() ([]string, error) {
 		return nil, err
 	}
 	var out []string
-	for _, o := range objs {
-		if o.GetKind() != "Deployment" {
-			continue
+	forDeploymentEnv(objs, func(_ *unstructured.Unstructured, name string, m map[string]any) {
+		if v, ok := m["value"].(string); ok && name != "SYSTEM_NAMESPACE" {
+			out = append(out, name+"="+v)
 		}
-		containers, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
-		for _, c := range containers {
-			envs, _ := c.(map[string]any)["env"].([]any)
-			for _, ev := range envs {
-				m, _ := ev.(map[string]any)
-				name, _ := m["name"].(string)
-				if v, ok := m["value"].(string); ok && name != "SYSTEM_NAMESPACE" {
-					out = append(out, name+"="+v)
-				}
-			}
-		}
-	}
+	})
 	if !slices.ContainsFunc(out, func(s string) bool { return strings.HasPrefix(s, "CONFIG_OBSERVABILITY_NAME=") }) {
 		return nil, fmt.Errorf("chains config: no Deployment environment found in .cache/chains/config")
 	}
 	return out, nil
 }
 
+// leaseHolders lists the identities holding leases in namespace ns (none
+// when the list fails).
 func (e *Env) leaseHolders(ctx context.Context, ns string) map[string]bool {
 	out := map[string]bool{}
 	ls, err := e.Kube.CoordinationV1().Leases(ns).List(ctx, metav1.ListOptions{})

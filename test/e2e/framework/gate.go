@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
@@ -177,57 +176,55 @@ func (e *Env) gateDeploymentEnv() ([]string, error) {
 		return nil, err
 	}
 	var out []string
+	forDeploymentEnv(objs, func(dep *unstructured.Unstructured, name string, m map[string]any) {
+		switch name {
+		case "SYSTEM_NAMESPACE", "PROBES_PORT", "METRICS_PROMETHEUS_PORT", "PROFILING_PORT", "HOME":
+			return
+		case "TUF_CACHE_DIR":
+			// The Deployment's emptyDir; a process gets its own
+			// directory under the suite's.
+			out = append(out, name+"="+filepath.Join(e.Dir, "tuf-cache"))
+			return
+		}
+		if v, ok := m["value"].(string); ok {
+			out = append(out, name+"="+v)
+			return
+		}
+		path, _, _ := unstructured.NestedString(m, "valueFrom", "fieldRef", "fieldPath")
+		switch path {
+		case "metadata.namespace":
+			out = append(out, name+"="+dep.GetNamespace())
+		case "spec.serviceAccountName":
+			sa, _, _ := unstructured.NestedString(dep.Object, "spec", "template", "spec", "serviceAccountName")
+			out = append(out, name+"="+sa)
+		}
+	})
+	return out, nil
+}
+
+// forDeploymentEnv calls fn with every env entry (name and the raw entry)
+// of every container of every Deployment in objs.
+func forDeploymentEnv(objs []*unstructured.Unstructured, fn func(dep *unstructured.Unstructured, name string, entry map[string]any)) {
 	for _, o := range objs {
 		if o.GetKind() != "Deployment" {
 			continue
 		}
-		sa, _, _ := unstructured.NestedString(o.Object, "spec", "template", "spec", "serviceAccountName")
 		containers, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
 		for _, c := range containers {
 			envs, _ := c.(map[string]any)["env"].([]any)
 			for _, ev := range envs {
 				m, _ := ev.(map[string]any)
 				name, _ := m["name"].(string)
-				switch name {
-				case "SYSTEM_NAMESPACE", "PROBES_PORT", "METRICS_PROMETHEUS_PORT", "PROFILING_PORT", "HOME":
-					continue
-				case "TUF_CACHE_DIR":
-					// The Deployment's emptyDir; a process gets its own
-					// directory under the suite's.
-					out = append(out, name+"="+filepath.Join(e.Dir, "tuf-cache"))
-					continue
-				}
-				if v, ok := m["value"].(string); ok {
-					out = append(out, name+"="+v)
-					continue
-				}
-				path, _, _ := unstructured.NestedString(m, "valueFrom", "fieldRef", "fieldPath")
-				switch path {
-				case "metadata.namespace":
-					out = append(out, name+"="+o.GetNamespace())
-				case "spec.serviceAccountName":
-					out = append(out, name+"="+sa)
-				}
+				fn(o, name, m)
 			}
 		}
 	}
-	return out, nil
 }
 
 // GateLeaseHolders lists the identities holding leases in the controller's
 // namespace.
 func (e *Env) GateLeaseHolders(ctx context.Context) map[string]bool {
-	out := map[string]bool{}
-	ls, err := e.Kube.CoordinationV1().Leases(GateNamespace).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return out
-	}
-	for _, l := range ls.Items {
-		if h := l.Spec.HolderIdentity; h != nil && *h != "" {
-			out[*h] = true
-		}
-	}
-	return out
+	return e.leaseHolders(ctx, GateNamespace)
 }
 
 // ShortenGateLeases overrides config-leader-election in the controller's

@@ -114,12 +114,17 @@ func (a *AttestationPolicy) MaxAgeDuration() (time.Duration, error) {
 	if a.MaxAge == "" {
 		return 0, nil
 	}
-	d, err := time.ParseDuration(a.MaxAge)
+	return positiveMaxAge(a.MaxAge)
+}
+
+// positiveMaxAge parses a maxAge value that must be a positive duration.
+func positiveMaxAge(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
 	if err != nil {
 		return 0, err
 	}
 	if d <= 0 {
-		return 0, fmt.Errorf("maxAge %q must be greater than zero", a.MaxAge)
+		return 0, fmt.Errorf("maxAge %q must be greater than zero", s)
 	}
 	return d, nil
 }

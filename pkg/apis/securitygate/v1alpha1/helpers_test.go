@@ -156,22 +156,32 @@ func TestExceptionActiveAndAppliesTo(t *testing.T) {
 }
 
 func TestMaxAgeDuration(t *testing.T) {
+	attestation := func(s string) (time.Duration, error) { return (&AttestationPolicy{MaxAge: s}).MaxAgeDuration() }
+	// A summary's maxAge has no "no limit": empty is an error.
+	summary := func(s string) (time.Duration, error) { return (&AcceptSummariesPolicy{MaxAge: s}).MaxAgeDuration() }
 	tests := []struct {
+		of      string
+		parse   func(string) (time.Duration, error)
 		in      string
 		want    time.Duration
 		wantErr bool
 	}{
-		{"", 0, false},
-		{"168h", 168 * time.Hour, false},
-		{"1h30m", 90 * time.Minute, false},
-		{"0", 0, true},
-		{"-5m", 0, true},
-		{"7d", 0, true},
+		{"attestation", attestation, "", 0, false},
+		{"attestation", attestation, "168h", 168 * time.Hour, false},
+		{"attestation", attestation, "1h30m", 90 * time.Minute, false},
+		{"attestation", attestation, "0", 0, true},
+		{"attestation", attestation, "-5m", 0, true},
+		{"attestation", attestation, "7d", 0, true},
+		{"summary", summary, "", 0, true},
+		{"summary", summary, "24h", 24 * time.Hour, false},
+		{"summary", summary, "0s", 0, true},
+		{"summary", summary, "-1h", 0, true},
+		{"summary", summary, "1d", 0, true},
 	}
 	for _, tt := range tests {
-		got, err := (&AttestationPolicy{MaxAge: tt.in}).MaxAgeDuration()
+		got, err := tt.parse(tt.in)
 		if (err != nil) != tt.wantErr || got != tt.want {
-			t.Errorf("MaxAgeDuration(%q) = %v, %v; want %v, err %v", tt.in, got, err, tt.want, tt.wantErr)
+			t.Errorf("%s MaxAgeDuration(%q) = %v, %v; want %v, err %v", tt.of, tt.in, got, err, tt.want, tt.wantErr)
 		}
 	}
 }

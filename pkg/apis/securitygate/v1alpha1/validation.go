@@ -4,10 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"path"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -43,15 +44,7 @@ func (s *SecurityGateSpec) Validate(context.Context) *apis.FieldError {
 	for i := range s.Authorities {
 		a := &s.Authorities[i]
 		errs = errs.Also(a.validate().ViaFieldIndex("authorities", i))
-		if a.Name == "" {
-			continue
-		}
-		if first, dup := known[a.Name]; dup {
-			errs = errs.Also(apis.ErrGeneric(fmt.Sprintf("duplicate authority name %q (first at authorities[%d]); names must be unique", a.Name, first),
-				"name").ViaFieldIndex("authorities", i))
-			continue
-		}
-		known[a.Name] = i
+		errs = errs.Also(uniqueName(known, a.Name, "authority", "authorities", i))
 	}
 
 	if s.Namespaces != nil {
@@ -79,15 +72,7 @@ func (s *SecurityGateSpec) Validate(context.Context) *apis.FieldError {
 			errs = errs.Also(apis.ErrGeneric("no authority may sign this attestation: set it, or spec.images.authorities",
 				"authorities").ViaFieldIndex("attestations", i))
 		}
-		if a.Name == "" {
-			continue
-		}
-		if first, dup := seen[a.Name]; dup {
-			errs = errs.Also(apis.ErrGeneric(fmt.Sprintf("duplicate attestation name %q (first at attestations[%d]); names must be unique", a.Name, first),
-				"name").ViaFieldIndex("attestations", i))
-			continue
-		}
-		seen[a.Name] = i
+		errs = errs.Also(uniqueName(seen, a.Name, "attestation", "attestations", i))
 	}
 
 	errs = errs.Also(s.validateVEXAndSummaries(known))
@@ -290,6 +275,20 @@ func regexpField(re, field string) *apis.FieldError {
 	return nil
 }
 
+// uniqueName records name as standing at list[i] in seen and reports a name
+// used before; an empty name is left to the entry's own validation.
+func uniqueName(seen map[string]int, name, what, list string, i int) *apis.FieldError {
+	if name == "" {
+		return nil
+	}
+	if first, dup := seen[name]; dup {
+		return apis.ErrGeneric(fmt.Sprintf("duplicate %s name %q (first at %s[%d]); names must be unique", what, name, list, first),
+			"name").ViaFieldIndex(list, i)
+	}
+	seen[name] = i
+	return nil
+}
+
 // refs checks that every name in authorities is a defined authority.
 func refs(names []string, known map[string]int) *apis.FieldError {
 	var errs *apis.FieldError
@@ -306,12 +305,7 @@ func knownNames(known map[string]int) string {
 	if len(known) == 0 {
 		return "none (spec.authorities is empty)"
 	}
-	names := make([]string, 0, len(known))
-	for n := range known {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
+	return strings.Join(slices.Sorted(maps.Keys(known)), ", ")
 }
 
 // globs checks each pattern with path.Match semantics and rejects tags and

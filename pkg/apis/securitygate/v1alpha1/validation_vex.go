@@ -107,12 +107,5 @@ func (p *SummaryPolicyRef) validate() *apis.FieldError {
 
 // MaxAgeDuration parses maxAge; an empty or non-positive value is an error.
 func (a *AcceptSummariesPolicy) MaxAgeDuration() (time.Duration, error) {
-	d, err := time.ParseDuration(a.MaxAge)
-	if err != nil {
-		return 0, err
-	}
-	if d <= 0 {
-		return 0, fmt.Errorf("maxAge %q must be greater than zero", a.MaxAge)
-	}
-	return d, nil
+	return positiveMaxAge(a.MaxAge)
 }
