@@ -167,14 +167,7 @@ func TestInvalidPoliciesAreRejectedByBoth(t *testing.T) {
 		for _, tt := range invalid {
 			t.Run(kind+"/"+tt.name, func(t *testing.T) {
 				doc := document(t, kind, tt.spec)
-				_, goErr := v1alpha1.ParsePolicy(doc)
-				if goErr == nil || !strings.Contains(goErr.Error(), tt.goWant) {
-					t.Errorf("Go validation: got %v\nwant an error containing %q", goErr, tt.goWant)
-				}
-				errs := c.validate(toMap(t, doc))
-				if len(errs) == 0 || !strings.Contains(errs.ToAggregate().Error(), tt.crdWant) {
-					t.Errorf("CRD validation: got %v\nwant an error containing %q", errs.ToAggregate(), tt.crdWant)
-				}
+				rejectedByBoth(t, c, doc, tt.goWant, tt.crdWant)
 			})
 		}
 	}
@@ -239,27 +232,7 @@ func TestValidPoliciesAreAcceptedByBoth(t *testing.T) {
 		}
 		for name, doc := range docs {
 			t.Run(kind+"/"+name, func(t *testing.T) {
-				p, err := v1alpha1.ParsePolicy(doc)
-				if err != nil {
-					t.Fatalf("Go validation: %v", err)
-				}
-				obj := toMap(t, doc)
-				if errs := c.validate(obj); len(errs) > 0 {
-					t.Fatalf("CRD validation: %v", errs.ToAggregate())
-				}
-				// The API server's defaults must be the Go defaults, so a
-				// policy means the same in the cluster and in the CLI.
-				fromServer, err := yaml.Marshal(obj)
-				if err != nil {
-					t.Fatal(err)
-				}
-				q, err := v1alpha1.ParsePolicy(fromServer)
-				if err != nil {
-					t.Fatalf("the defaulted object does not parse: %v", err)
-				}
-				if d := cmp.Diff(p.Spec, q.Spec); d != "" {
-					t.Errorf("CRD defaults differ from SetDefaults (-Go +server):\n%s", d)
-				}
+				acceptedByBoth(t, c, doc)
 			})
 		}
 	}
@@ -328,4 +301,45 @@ func renderExample(t testing.TB, path string, raw []byte) []byte {
 		t.Fatalf("rendering %s: %v", path, err)
 	}
 	return out
+}
+
+// acceptedByBoth: the Go validation and the CRD both accept doc, and the
+// API server's defaults are the Go defaults, so a policy means the same in
+// the cluster and in the CLI. It returns the parsed policy.
+func acceptedByBoth(t *testing.T, c *crdSchema, doc []byte) *v1alpha1.Policy {
+	t.Helper()
+	p, err := v1alpha1.ParsePolicy(doc)
+	if err != nil {
+		t.Fatalf("Go validation: %v", err)
+	}
+	obj := toMap(t, doc)
+	if errs := c.validate(obj); len(errs) > 0 {
+		t.Fatalf("CRD validation: %v", errs.ToAggregate())
+	}
+	fromServer, err := yaml.Marshal(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := v1alpha1.ParsePolicy(fromServer)
+	if err != nil {
+		t.Fatalf("the defaulted object does not parse: %v", err)
+	}
+	if d := cmp.Diff(p.Spec, q.Spec); d != "" {
+		t.Errorf("CRD defaults differ from SetDefaults (-Go +server):\n%s", d)
+	}
+	return p
+}
+
+// rejectedByBoth: the Go validation and the CRD both refuse doc, each with
+// a message naming the field.
+func rejectedByBoth(t *testing.T, c *crdSchema, doc []byte, goWant, crdWant string) {
+	t.Helper()
+	_, goErr := v1alpha1.ParsePolicy(doc)
+	if goErr == nil || !strings.Contains(goErr.Error(), goWant) {
+		t.Errorf("Go validation: got %v\nwant an error containing %q", goErr, goWant)
+	}
+	errs := c.validate(toMap(t, doc))
+	if len(errs) == 0 || !strings.Contains(errs.ToAggregate().Error(), crdWant) {
+		t.Errorf("CRD validation: got %v\nwant an error containing %q", errs.ToAggregate(), crdWant)
+	}
 }

@@ -38,14 +38,7 @@ func TestInvalidCustomTaskPoliciesAreRejectedByBoth(t *testing.T) {
 		for _, tt := range invalidCustomTasks {
 			t.Run(kind+"/"+tt.name, func(t *testing.T) {
 				doc := document(t, kind, tt.spec)
-				_, goErr := v1alpha1.ParsePolicy(doc)
-				if goErr == nil || !strings.Contains(goErr.Error(), tt.goWant) {
-					t.Errorf("Go validation: got %v\nwant an error containing %q", goErr, tt.goWant)
-				}
-				errs := c.validate(toMap(t, doc))
-				if len(errs) == 0 || !strings.Contains(errs.ToAggregate().Error(), tt.crdWant) {
-					t.Errorf("CRD validation: got %v\nwant an error containing %q", errs.ToAggregate(), tt.crdWant)
-				}
+				rejectedByBoth(t, c, doc, tt.goWant, tt.crdWant)
 			})
 		}
 	}

@@ -5,9 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-	"sigs.k8s.io/yaml"
-
 	"github.com/security-gate/security-gate/pkg/apis/securitygate/v1alpha1"
 )
 
@@ -56,14 +53,7 @@ func TestInvalidVEXAndSummaryPoliciesAreRejectedByBoth(t *testing.T) {
 		for _, tt := range invalidVEXAndSummaries {
 			t.Run(kind+"/"+tt.name, func(t *testing.T) {
 				doc := document(t, kind, tt.spec)
-				_, goErr := v1alpha1.ParsePolicy(doc)
-				if goErr == nil || !strings.Contains(goErr.Error(), tt.goWant) {
-					t.Errorf("Go validation: got %v\nwant an error containing %q", goErr, tt.goWant)
-				}
-				errs := c.validate(toMap(t, doc))
-				if len(errs) == 0 || !strings.Contains(errs.ToAggregate().Error(), tt.crdWant) {
-					t.Errorf("CRD validation: got %v\nwant an error containing %q", errs.ToAggregate(), tt.crdWant)
-				}
+				rejectedByBoth(t, c, doc, tt.goWant, tt.crdWant)
 			})
 		}
 	}
@@ -106,25 +96,7 @@ func TestValidVEXAndSummaryPoliciesAreAcceptedByBoth(t *testing.T) {
 		for _, tt := range validVEXAndSummaries {
 			t.Run(kind+"/"+tt.name, func(t *testing.T) {
 				doc := document(t, kind, tt.spec)
-				p, err := v1alpha1.ParsePolicy(doc)
-				if err != nil {
-					t.Fatalf("Go validation: %v", err)
-				}
-				obj := toMap(t, doc)
-				if errs := c.validate(obj); len(errs) > 0 {
-					t.Fatalf("CRD validation: %v", errs.ToAggregate())
-				}
-				fromServer, err := yaml.Marshal(obj)
-				if err != nil {
-					t.Fatal(err)
-				}
-				q, err := v1alpha1.ParsePolicy(fromServer)
-				if err != nil {
-					t.Fatalf("the defaulted object does not parse: %v", err)
-				}
-				if d := cmp.Diff(p.Spec, q.Spec); d != "" {
-					t.Errorf("CRD defaults differ from SetDefaults (-Go +server):\n%s", d)
-				}
+				acceptedByBoth(t, c, doc)
 			})
 		}
 	}
