@@ -379,32 +379,3 @@ func (f engineFunc) Verify(_ context.Context, spec *v1alpha1.SecurityGateSpec, i
 func ptrTo[T any](v T) *T { return &v }
 
 func corev1ConditionStatus(s string) corev1.ConditionStatus { return corev1.ConditionStatus(s) }
-
-// settleKey is settle for the CustomRun named key (namespace/name).
-func (h *harness) settleKey(t *testing.T, key string, maxSteps int) (*v1beta1.CustomRun, error) {
-	t.Helper()
-	ns, name, _ := strings.Cut(key, "/")
-	var run *v1beta1.CustomRun
-	var err error
-	for i := 0; i < maxSteps; i++ {
-		err = h.assets.Controller.Reconciler.Reconcile(h.assets.Ctx, key)
-		var gerr error
-		run, gerr = h.assets.Clients.Pipeline.TektonV1beta1().CustomRuns(ns).Get(h.assets.Ctx, name, metav1.GetOptions{})
-		if gerr != nil {
-			t.Fatal(gerr)
-		}
-		if run.IsDone() {
-			return run, err
-		}
-		if v := h.uncollected(run); v != nil {
-			<-v.done
-			continue
-		}
-		if ok, after := controller.IsRequeueKey(err); ok && i+1 < maxSteps {
-			h.clock.Step(after)
-			continue
-		}
-		return run, err
-	}
-	return run, err
-}

@@ -261,15 +261,28 @@ func (h *harness) reconcile(t *testing.T) (*v1beta1.CustomRun, error) {
 // fake clock. It returns the run and the last reconcile's error.
 func (h *harness) settle(t *testing.T, maxSteps int) (*v1beta1.CustomRun, error) {
 	t.Helper()
+	return h.settleKey(t, runKey, maxSteps)
+}
+
+// settleKey is settle for the CustomRun named key (namespace/name).
+// Between reconciles a verification in flight is awaited (the next
+// reconcile collects it: no time passes meanwhile).
+func (h *harness) settleKey(t *testing.T, key string, maxSteps int) (*v1beta1.CustomRun, error) {
+	t.Helper()
+	ns, name, _ := strings.Cut(key, "/")
 	var run *v1beta1.CustomRun
 	var err error
 	for i := 0; i < maxSteps; i++ {
-		run, err = h.reconcile(t)
+		err = h.assets.Controller.Reconciler.Reconcile(h.assets.Ctx, key)
+		var gerr error
+		run, gerr = h.assets.Clients.Pipeline.TektonV1beta1().CustomRuns(ns).Get(h.assets.Ctx, name, metav1.GetOptions{})
+		if gerr != nil {
+			t.Fatal(gerr)
+		}
 		if run.IsDone() {
 			return run, err
 		}
 		if v := h.uncollected(run); v != nil {
-			// The next reconcile collects it: no time passes meanwhile.
 			<-v.done
 			continue
 		}
